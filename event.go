@@ -1,0 +1,43 @@
+package ginflix
+
+import (
+	"context"
+	"time"
+)
+
+// PlaybackEventType is what the player reports.
+type PlaybackEventType string
+
+const (
+	EventStart         PlaybackEventType = "start"          // Value: startup time in ms
+	EventHeartbeat     PlaybackEventType = "heartbeat"      // Position, Rung
+	EventRebufferStart PlaybackEventType = "rebuffer_start" //
+	EventRebufferEnd   PlaybackEventType = "rebuffer_end"   // Value: stall in ms
+	EventQuality       PlaybackEventType = "quality"        // Rung switched to
+	EventError         PlaybackEventType = "error"          // Detail
+	EventEnd           PlaybackEventType = "end"
+)
+
+// PlaybackEvent is one report of one playback session.
+type PlaybackEvent struct {
+	ID        string            `json:"id"`
+	SessionID string            `json:"sessionId"`
+	UserID    string            `json:"userId"`
+	VideoID   string            `json:"videoId"`
+	Type      PlaybackEventType `json:"type"`
+	Position  float64           `json:"position"`
+	Rung      string            `json:"rung,omitempty"`
+	Value     float64           `json:"value,omitempty"`
+	Detail    string            `json:"detail,omitempty"`
+	Country   string            `json:"country,omitempty"`
+	At        time.Time         `json:"at"`
+}
+
+// EventStore keeps raw playback events for a bounded retention.
+type EventStore interface {
+	AppendEvents(ctx context.Context, events []PlaybackEvent) error
+	// SessionEvents returns one session's events in time order.
+	SessionEvents(ctx context.Context, sessionID string) ([]PlaybackEvent, error)
+	// DeleteEventsBefore sweeps events older than t and says how many went.
+	DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error)
+}

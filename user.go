@@ -1,0 +1,72 @@
+package ginflix
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Role names as they appear in tokens; configurable at the edges, these
+// are the defaults (Keycloak realm roles).
+const (
+	RoleAdmin  = "ginflix-admin"
+	RoleViewer = "ginflix-user"
+)
+
+// User is an account of the built-in identity provider. With an external
+// provider (Keycloak) users live there and this store only sees subjects.
+type User struct {
+	ID    string   `json:"id"`
+	Email string   `json:"email"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+	// PasswordHash is an argon2id PHC string; never serialised.
+	PasswordHash string    `json:"-"`
+	Disabled     bool      `json:"disabled"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// HasRole reports whether u holds role.
+func (u *User) HasRole(role string) bool {
+	for _, r := range u.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks u and normalises its email to lower case.
+func (u *User) Validate() error {
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	u.Name = strings.TrimSpace(u.Name)
+	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email {
+		return InvalidParam("email", "%q is not an email address.", u.Email)
+	}
+	if len(u.Name) > 200 {
+		return InvalidParam("name", "The name is longer than 200 characters.")
+	}
+	return nil
+}
+
+// UserUpdate lists the fields to change; nil means unchanged.
+type UserUpdate struct {
+	Name         *string
+	Roles        *[]string
+	PasswordHash *string
+	Disabled     *bool
+}
+
+// UserStore keeps the built-in provider's accounts.
+type UserStore interface {
+	// CreateUser stores u; ECONFLICT when the email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	User(ctx context.Context, id string) (*User, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	UpdateUser(ctx context.Context, id string, u UserUpdate) (*User, error)
+	// Users lists accounts by email.
+	Users(ctx context.Context) ([]*User, error)
+	CountUsers(ctx context.Context) (int, error)
+}
