@@ -1,0 +1,49 @@
+// Package api is the backend role's HTTP server: the catalogue API, health
+// and readiness, metrics and the OpenAPI document.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/ginflix/ginflix"
+)
+
+// Metrics is what the server records; the prometheus package provides it.
+type Metrics interface {
+	ObserveHTTP(route, method string, status int, seconds float64)
+	CountError(route, code string)
+	Handler() http.Handler
+}
+
+// Pinger is a dependency readiness checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are what the server needs.
+type Deps struct {
+	Logger  *slog.Logger
+	Store   ginflix.Store
+	Objects ginflix.ObjectStore
+	Metrics Metrics
+	Version string
+}
+
+// server holds the dependencies handlers close over.
+type server struct {
+	Deps
+	mux *http.ServeMux
+}
+
+// NewServer returns the backend's handler with every route of routes.go.
+func NewServer(d Deps) http.Handler {
+	s := &server{Deps: d, mux: http.NewServeMux()}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern(), rt.handler)
+	}
+	// Unmatched requests still get JSON: 404, or 405 with Allow.
+	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))
+	return s.requestID(s.recoverPanics(s.observe(s.mux)))
+}

@@ -1,0 +1,80 @@
+// Package prometheus holds the platform's Prometheus metrics. Every role
+// registers its metrics here, under the ginflix_ prefix, and serves them
+// on /metrics.
+package prometheus
+
+import (
+	"net/http"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is one process's registry and the metrics shared by its roles.
+type Metrics struct {
+	registry     *prometheus.Registry
+	httpDuration *prometheus.HistogramVec
+	httpErrors   *prometheus.CounterVec
+}
+
+// New returns a registry with Go and process collectors, build info and
+// the HTTP metrics.
+func New(version string) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		registry: reg,
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ginflix_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route pattern, method and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "status"}),
+		httpErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ginflix_http_errors_total",
+			Help: "Error responses, by route pattern and error code.",
+		}, []string{"route", "code"}),
+	}
+	goVersion := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+	}
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "ginflix_build_info",
+		Help:        "Always 1; labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": goVersion},
+	})
+	buildInfo.Set(1)
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo, m.httpDuration, m.httpErrors,
+	)
+	return m
+}
+
+// ObserveHTTP records one answered request.
+func (m *Metrics) ObserveHTTP(route, method string, status int, seconds float64) {
+	m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(seconds)
+}
+
+// CountError records one error response.
+func (m *Metrics) CountError(route, code string) {
+	m.httpErrors.WithLabelValues(route, code).Inc()
+}
+
+// Register adds role-specific collectors.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.registry.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
