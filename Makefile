@@ -1,0 +1,42 @@
+# Ginflix. `make run` starts the platform, `make test` runs every test;
+# both install what they need first. See README.md.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+TOOLS := $(CURDIR)/.cache/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+VERSITYGW_VERSION := v1.8.0
+export PATH := $(TOOLS):$(PATH)
+
+.PHONY: run build test test-deps bench check-go clean
+
+check-go:
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 or newer (https://go.dev/doc/install) and run make again." >&2; exit 1; }
+
+build: check-go
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ginflix ./cmd/ginflix
+
+## run: build and start every role on http://127.0.0.1:8080 (data in ./data)
+run: build
+	$(BIN)/ginflix serve
+
+## test-deps: what the tests need that Go modules do not bring
+test-deps: check-go $(TOOLS)/versitygw
+
+# versitygw (Apache-2.0) is the real S3 server the s3 package is tested against.
+$(TOOLS)/versitygw:
+	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+## test: install test dependencies, then run every test
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+## bench: catalogue API benchmark against a bare net/http handler (see bench/README.md)
+bench: check-go
+	$(GO) run ./bench/catalog
+
+clean:
+	rm -rf $(BIN) .cache

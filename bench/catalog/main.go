@@ -1,0 +1,248 @@
+// Command catalog benchmarks GET /api/videos on the SQLite store against a
+// bare net/http handler that returns a fixed JSON body of the same size,
+// both measured in the same run, over real TCP on 127.0.0.1.
+//
+//	go run ./bench/catalog [-videos 10000] [-clients 64] [-requests 20000]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/api"
+	"github.com/ginflix/ginflix/filesystem"
+	"github.com/ginflix/ginflix/prometheus"
+	"github.com/ginflix/ginflix/sqlite"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+var (
+	words = strings.Fields(`électricité énergie moteur cuisine jardin potager histoire géographie musique
+		concert théâtre cinéma documentaire reportage science physique chimie biologie astronomie planète
+		océan montagne forêt rivière voyage découverte technique atelier formation conférence entretien
+		réunion sécurité réseau données logiciel matériel design architecture urbanisme transport vélo`)
+	categories = []string{"Documentaires", "Formation", "Conférences", "Musique", "Sciences", "Voyages", "Cuisine", "Actualités"}
+	// Searches as users type them: accents dropped, prefixes, two words.
+	searches = []string{"electricite", "electri", "cuisine jardin", "astro", "securite reseau", "mont", "documentaire", "vel"}
+)
+
+func phrase(r *rand.Rand, n int) string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = words[r.IntN(len(words))]
+	}
+	s := strings.Join(out, " ")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func seed(ctx context.Context, db *sqlite.DB, n int) error {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range n {
+		v := &ginflix.Video{
+			Title:       phrase(r, 3+r.IntN(4)),
+			Description: phrase(r, 20+r.IntN(30)) + ".",
+			Tags:        []string{words[r.IntN(len(words))], words[r.IntN(len(words))]},
+			Category:    categories[r.IntN(len(categories))],
+			Language:    "fr",
+			Status:      ginflix.StatusReady,
+			Published:   r.IntN(10) != 0, // some drafts, as in real catalogues
+			Duration:    float64(60 + r.IntN(3600)),
+			Width:       1920, Height: 1080,
+			Renditions: []ginflix.Rendition{
+				{Name: "1080p", Width: 1920, Height: 1080, Bandwidth: 5_500_000},
+				{Name: "720p", Width: 1280, Height: 720, Bandwidth: 3_000_000},
+				{Name: "360p", Width: 640, Height: 360, Bandwidth: 900_000},
+			},
+			Views: int64(r.IntN(100000)),
+		}
+		if err := db.CreateVideo(ctx, v); err != nil {
+			return err
+		}
+		if (i+1)%2500 == 0 {
+			fmt.Fprintf(os.Stderr, "  seeded %d videos\n", i+1)
+		}
+	}
+	return nil
+}
+
+type result struct {
+	name      string
+	requests  int
+	errors    int64
+	elapsed   time.Duration
+	latencies []time.Duration
+}
+
+func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+func (r result) quantile(q float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[min(len(r.latencies)-1, int(q*float64(len(r.latencies))))]
+}
+
+// load sends requests from clients goroutines until total are done or the
+// time bound passes, and records each latency.
+func load(name string, client *http.Client, clients, total int, limit time.Duration, urlFor func(i int) string) result {
+	var (
+		next   atomic.Int64
+		errs   atomic.Int64
+		mu     sync.Mutex
+		lat    = make([]time.Duration, 0, total)
+		wg     sync.WaitGroup
+		start  = time.Now()
+		cutoff = start.Add(limit)
+	)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, total/clients+1)
+			for {
+				i := int(next.Add(1))
+				if i > total || time.Now().After(cutoff) {
+					break
+				}
+				t0 := time.Now()
+				res, err := client.Get(urlFor(i))
+				if err == nil {
+					_, err = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						err = fmt.Errorf("status %d", res.StatusCode)
+					}
+				}
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	return result{name: name, requests: len(lat), errors: errs.Load(), elapsed: time.Since(start), latencies: lat}
+}
+
+func serveOn(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+func run() error {
+	videos := flag.Int("videos", 10000, "videos in the catalogue")
+	clients := flag.Int("clients", 64, "concurrent clients")
+	requests := flag.Int("requests", 20000, "requests per scenario")
+	limit := flag.Duration("max-time", 60*time.Second, "time bound per scenario")
+	flag.Parse()
+	ctx := context.Background()
+
+	dir, err := os.MkdirTemp("", "ginflix-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "ginflix.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	objects, err := filesystem.New(filepath.Join(dir, "objects"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "seeding %d videos into SQLite...\n", *videos)
+	if err := seed(ctx, db, *videos); err != nil {
+		return err
+	}
+	apiURL, stopAPI, err := serveOn(api.NewServer(api.Deps{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: db, Objects: objects,
+		Metrics: prometheus.New("bench"), Version: "bench",
+	}))
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *clients * 2, MaxIdleConnsPerHost: *clients * 2}}
+	res, err := client.Get(apiURL + "/api/videos")
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 200 {
+		return fmt.Errorf("warm-up listing: %d %v", res.StatusCode, err)
+	}
+	// The baseline does the least a Go server can: a fixed body of the
+	// same size, same headers, through the same net/http stack.
+	bareURL, stopBare, err := serveOn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(body)
+	}))
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+
+	fmt.Fprintf(os.Stderr, "listing body: %d bytes; %d clients, %d requests per scenario\n", len(body), *clients, *requests)
+	results := []result{
+		load("bare net/http, fixed JSON", client, *clients, *requests, *limit, func(int) string { return bareURL + "/" }),
+		load("GET /api/videos (plain listing)", client, *clients, *requests, *limit, func(int) string { return apiURL + "/api/videos" }),
+		load("GET /api/videos?q=... (search)", client, *clients, *requests, *limit, func(i int) string {
+			return apiURL + "/api/videos?q=" + url.QueryEscape(searches[i%len(searches)])
+		}),
+		load("GET /api/videos?sort=title&category=...", client, *clients, *requests, *limit, func(i int) string {
+			return apiURL + "/api/videos?sort=title&category=" + url.QueryEscape(categories[i%len(categories)])
+		}),
+	}
+	base := results[0].rps()
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "scenario\trequests\terrors\treq/s\tp50\tp99\tx bare req/s\ttarget\t\n")
+	for i, r := range results {
+		verdict := "baseline"
+		if i > 0 {
+			verdict = "ok"
+			if r.quantile(0.99) >= 25*time.Millisecond || r.rps() < 0.25*base || r.errors > 0 {
+				verdict = "MISSED"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%.2fx\t%s\t\n", r.name, r.requests, r.errors, r.rps(),
+			r.quantile(0.5).Round(10*time.Microsecond), r.quantile(0.99).Round(10*time.Microsecond), r.rps()/base, verdict)
+	}
+	tw.Flush()
+	fmt.Println("target: p99 < 25ms and >= 0.25x the bare handler's req/s")
+	return nil
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Config is every setting of "ginflix serve", from flags and GINFLIX_*
+// environment variables (flags win). Secrets also read VAR_FILE.
+type Config struct {
+	Addr      string
+	DataDir   string
+	PublicURL string
+	Roles     []string
+
+	MongoDBURI      string
+	MongoDBDatabase string
+
+	Storage     string // "filesystem" or "s3"
+	S3Endpoint  string
+	S3Bucket    string
+	S3Region    string
+	S3AccessKey string
+	S3SecretKey string
+	S3PathStyle bool
+	S3UseSSL    bool
+
+	MaxUploadSize   int64
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+}
+
+// Roles a process can take. The streamer and web roles arrive with their
+// own issues; until then asking for them is an error, not a silent no-op.
+var (
+	knownRoles     = []string{"backend", "streamer", "web"}
+	availableRoles = []string{"backend"}
+)
+
+// setting binds one flag and its environment variable to a Config field.
+type setting struct {
+	flag, env, usage string
+	secret           bool
+	value            flag.Value
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{"addr", "GINFLIX_ADDR", "address to listen on", false, (*stringValue)(&c.Addr)},
+		{"data", "GINFLIX_DATA_DIR", "data directory: SQLite database and local object store", false, (*stringValue)(&c.DataDir)},
+		{"public-url", "GINFLIX_PUBLIC_URL", "URL users reach Ginflix at (default http://ADDR)", false, (*stringValue)(&c.PublicURL)},
+		{"roles", "GINFLIX_ROLES", "comma-separated roles to run: backend, streamer, web (default: all available)", false, (*listValue)(&c.Roles)},
+		{"mongodb-uri", "GINFLIX_MONGODB_URI", "MongoDB connection string; empty uses the embedded SQLite database", true, (*stringValue)(&c.MongoDBURI)},
+		{"mongodb-database", "GINFLIX_MONGODB_DATABASE", "MongoDB database name", false, (*stringValue)(&c.MongoDBDatabase)},
+		{"storage", "GINFLIX_STORAGE", "object store: filesystem (under the data directory) or s3", false, (*stringValue)(&c.Storage)},
+		{"s3-endpoint", "GINFLIX_S3_ENDPOINT", "S3 endpoint, host:port or URL (https:// turns TLS on)", false, (*stringValue)(&c.S3Endpoint)},
+		{"s3-bucket", "GINFLIX_S3_BUCKET", "S3 bucket", false, (*stringValue)(&c.S3Bucket)},
+		{"s3-region", "GINFLIX_S3_REGION", "S3 region", false, (*stringValue)(&c.S3Region)},
+		{"s3-access-key", "GINFLIX_S3_ACCESS_KEY", "S3 access key id", true, (*stringValue)(&c.S3AccessKey)},
+		{"s3-secret-key", "GINFLIX_S3_SECRET_KEY", "S3 secret access key", true, (*stringValue)(&c.S3SecretKey)},
+		{"s3-path-style", "GINFLIX_S3_PATH_STYLE", "path-style bucket addressing (Garage, most self-hosted S3); false for virtual-host style", false, (*boolValue)(&c.S3PathStyle)},
+		{"s3-use-ssl", "GINFLIX_S3_USE_SSL", "use TLS to reach S3 when the endpoint has no scheme", false, (*boolValue)(&c.S3UseSSL)},
+		{"max-upload-size", "GINFLIX_MAX_UPLOAD_SIZE", "largest accepted upload, e.g. 20GiB, 500MB", false, (*sizeValue)(&c.MaxUploadSize)},
+		{"log-level", "GINFLIX_LOG_LEVEL", "debug, info, warn or error", false, (*stringValue)(&c.LogLevel)},
+		{"log-format", "GINFLIX_LOG_FORMAT", "json, text, or auto (text on a terminal, JSON otherwise)", false, (*stringValue)(&c.LogFormat)},
+		{"shutdown-timeout", "GINFLIX_SHUTDOWN_TIMEOUT", "how long in-flight requests get to finish on SIGTERM", false, (*durationValue)(&c.ShutdownTimeout)},
+	}
+}
+
+func defaultConfig() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "./data",
+		MongoDBDatabase: "ginflix",
+		Storage:         "filesystem",
+		S3Region:        "us-east-1",
+		S3PathStyle:     true,
+		MaxUploadSize:   20 << 30,
+		LogLevel:        "info",
+		LogFormat:       "auto",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// loadConfig reads defaults, then the environment, then flags, and
+// validates the result. --help prints the settings and returns flag.ErrHelp.
+func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
+	c := defaultConfig()
+	settings := c.settings()
+	fs := flag.NewFlagSet("ginflix serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	defaults := map[string]string{}
+	for _, s := range settings {
+		defaults[s.flag] = s.value.String()
+		if err := s.fromEnv(getenv); err != nil {
+			return c, err
+		}
+		fs.Var(s.value, s.flag, s.usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, settings, defaults)
+			return c, err
+		}
+		return c, fmt.Errorf("%w (see ginflix serve --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (see ginflix serve --help)", fs.Arg(0))
+	}
+	return c, c.validate()
+}
+
+// fromEnv sets s from VAR, or for a secret from the file VAR_FILE names.
+func (s setting) fromEnv(getenv func(string) string) error {
+	v, file := getenv(s.env), ""
+	if s.secret {
+		file = getenv(s.env + "_FILE")
+	}
+	switch {
+	case v != "" && file != "":
+		return fmt.Errorf("both %s and %s_FILE are set: set one", s.env, s.env)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("%s_FILE: %w", s.env, err)
+		}
+		v = strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return fmt.Errorf("%s_FILE: %s is empty", s.env, file)
+		}
+	case v == "":
+		return nil
+	}
+	if err := s.value.Set(v); err != nil {
+		return fmt.Errorf("%s: %w", s.env, err)
+	}
+	return nil
+}
+
+func printHelp(w io.Writer, settings []setting, defaults map[string]string) {
+	fmt.Fprint(w, "Usage: ginflix serve [flags]\n\nRuns Ginflix. Every flag has an environment variable; flags win.\nSecrets (marked *) can also be read from a file named by VAR_FILE.\n\n")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, s := range settings {
+		env := s.env
+		if s.secret {
+			env += " *"
+		}
+		def := defaults[s.flag]
+		if s.secret || def == "" {
+			def = ""
+		} else {
+			def = " (default " + def + ")"
+		}
+		fmt.Fprintf(tw, "  --%s\t%s\t%s%s\n", s.flag, env, s.usage, def)
+	}
+	tw.Flush()
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("GINFLIX_ADDR %q is not host:port", c.Addr))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("GINFLIX_DATA_DIR is empty"))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("GINFLIX_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
+	} else {
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	}
+	if len(c.Roles) == 0 || slices.Equal(c.Roles, []string{"all"}) {
+		c.Roles = slices.Clone(availableRoles)
+	}
+	for _, r := range c.Roles {
+		switch {
+		case !slices.Contains(knownRoles, r):
+			errs = append(errs, fmt.Errorf("GINFLIX_ROLES: unknown role %q (roles: %s)", r, strings.Join(knownRoles, ", ")))
+		case !slices.Contains(availableRoles, r):
+			errs = append(errs, fmt.Errorf("GINFLIX_ROLES: the %s role is not part of this build yet (available: %s)", r, strings.Join(availableRoles, ", ")))
+		}
+	}
+	if c.MongoDBURI != "" && !strings.HasPrefix(c.MongoDBURI, "mongodb://") && !strings.HasPrefix(c.MongoDBURI, "mongodb+srv://") {
+		errs = append(errs, errors.New("GINFLIX_MONGODB_URI must start with mongodb:// or mongodb+srv://"))
+	}
+	switch c.Storage {
+	case "filesystem":
+	case "s3":
+		for env, v := range map[string]string{"GINFLIX_S3_ENDPOINT": c.S3Endpoint, "GINFLIX_S3_BUCKET": c.S3Bucket,
+			"GINFLIX_S3_ACCESS_KEY": c.S3AccessKey, "GINFLIX_S3_SECRET_KEY": c.S3SecretKey} {
+			if v == "" {
+				errs = append(errs, fmt.Errorf("%s is required with GINFLIX_STORAGE=s3", env))
+			}
+		}
+		if strings.HasPrefix(c.S3Endpoint, "https://") {
+			c.S3UseSSL, c.S3Endpoint = true, strings.TrimPrefix(c.S3Endpoint, "https://")
+		} else if strings.HasPrefix(c.S3Endpoint, "http://") {
+			c.S3UseSSL, c.S3Endpoint = false, strings.TrimPrefix(c.S3Endpoint, "http://")
+		}
+		c.S3Endpoint = strings.TrimSuffix(c.S3Endpoint, "/")
+	default:
+		errs = append(errs, fmt.Errorf("GINFLIX_STORAGE %q: use filesystem or s3", c.Storage))
+	}
+	if c.MaxUploadSize <= 0 {
+		errs = append(errs, errors.New("GINFLIX_MAX_UPLOAD_SIZE must be positive"))
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		errs = append(errs, fmt.Errorf("GINFLIX_LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel))
+	}
+	if !slices.Contains([]string{"auto", "json", "text"}, c.LogFormat) {
+		errs = append(errs, fmt.Errorf("GINFLIX_LOG_FORMAT %q: use auto, json or text", c.LogFormat))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("GINFLIX_SHUTDOWN_TIMEOUT must be positive"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
+	}
+	return nil
+}
+
+func joinIndented(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  "))
+}
+
+func (c *Config) hasRole(r string) bool { return slices.Contains(c.Roles, r) }
+
+type stringValue string
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(strings.TrimSpace(s)); return nil }
+
+type boolValue bool
+
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 30s or 5m", s)
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+type listValue []string
+
+func (v *listValue) String() string { return strings.Join(*v, ",") }
+func (v *listValue) Set(s string) error {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	*v = out
+	return nil
+}
+
+// sizeValue parses byte sizes: 1048576, 500MB, 20GiB.
+type sizeValue int64
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"TIB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+func (v *sizeValue) String() string {
+	n := int64(*v)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.mult && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func (v *sizeValue) Set(s string) error {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return fmt.Errorf("%q is not a size like 20GiB or 500MB", s)
+	}
+	*v = sizeValue(n * mult)
+	return nil
+}

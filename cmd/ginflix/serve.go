@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/api"
+	"github.com/ginflix/ginflix/filesystem"
+	"github.com/ginflix/ginflix/mongo"
+	"github.com/ginflix/ginflix/prometheus"
+	"github.com/ginflix/ginflix/s3"
+	"github.com/ginflix/ginflix/sqlite"
+)
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	text := cfg.LogFormat == "text"
+	if cfg.LogFormat == "auto" {
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				text = true
+			}
+		}
+	}
+	if text {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (ginflix.Store, error) {
+	if cfg.MongoDBURI != "" {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		db, err := mongo.Open(ctx, cfg.MongoDBURI, cfg.MongoDBDatabase)
+		if err != nil {
+			return nil, fmt.Errorf("MongoDB: %w", err)
+		}
+		log.Info("database", "kind", "mongodb", "database", cfg.MongoDBDatabase)
+		return db, nil
+	}
+	path := filepath.Join(cfg.DataDir, "ginflix.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("SQLite: %w", err)
+	}
+	log.Info("database", "kind", "sqlite", "path", path)
+	return db, nil
+}
+
+func openObjects(ctx context.Context, cfg Config, log *slog.Logger) (ginflix.ObjectStore, error) {
+	if cfg.Storage == "s3" {
+		st, err := s3.New(ctx, s3.Config{
+			Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region,
+			AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+			UseSSL: cfg.S3UseSSL, PathStyle: cfg.S3PathStyle,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("S3: %w", err)
+		}
+		log.Info("object store", "kind", "s3", "endpoint", cfg.S3Endpoint, "bucket", cfg.S3Bucket)
+		return st, nil
+	}
+	root := filepath.Join(cfg.DataDir, "objects")
+	st, err := filesystem.New(root)
+	if err != nil {
+		return nil, fmt.Errorf("object store: %w", err)
+	}
+	log.Info("object store", "kind", "filesystem", "root", root)
+	return st, nil
+}
+
+// serve runs the configured roles until ctx ends, then drains in-flight
+// requests and closes the stores.
+func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing the database", "err", err)
+		}
+	}()
+	objects, err := openObjects(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	metrics := prometheus.New(buildVersion())
+	handler := api.NewServer(api.Deps{Logger: log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion()})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("ginflix started", "version", buildVersion(), "roles", cfg.Roles, "addr", ln.Addr().String(), "url", cfg.PublicURL)
+	fmt.Fprintf(stdout, "Ginflix is running at %s (API: %s/api/videos)\n", cfg.PublicURL, cfg.PublicURL)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
