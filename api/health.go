@@ -45,3 +45,7 @@ func (s *server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, status, h)
 }
+
+func (s *server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	s.Metrics.Handler().ServeHTTP(w, r)
+}

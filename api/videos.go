@@ -77,8 +77,8 @@ func videoFilterFrom(r *http.Request) (ginflix.VideoFilter, error) {
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil {
-			return f, ginflix.InvalidParam("limit", "limit must be a whole number, got %q.", s)
+		if err != nil || n < 1 {
+			return f, ginflix.InvalidParam("limit", "limit must be a whole number from 1 to %d, got %q.", ginflix.MaxPageSize, s)
 		}
 		f.Limit = n
 	}

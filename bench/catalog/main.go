@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -166,6 +167,7 @@ func run() error {
 	clients := flag.Int("clients", 64, "concurrent clients")
 	requests := flag.Int("requests", 20000, "requests per scenario")
 	limit := flag.Duration("max-time", 60*time.Second, "time bound per scenario")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the API scenarios to this file")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -220,6 +222,19 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "listing body: %d bytes; %d clients, %d requests per scenario\n", len(body), *clients, *requests)
 	results := []result{
 		load("bare net/http, fixed JSON", client, *clients, *requests, *limit, func(int) string { return bareURL + "/" }),
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	results = append(results,
 		load("GET /api/videos (plain listing)", client, *clients, *requests, *limit, func(int) string { return apiURL + "/api/videos" }),
 		load("GET /api/videos?q=... (search)", client, *clients, *requests, *limit, func(i int) string {
 			return apiURL + "/api/videos?q=" + url.QueryEscape(searches[i%len(searches)])
@@ -227,7 +242,7 @@ func run() error {
 		load("GET /api/videos?sort=title&category=...", client, *clients, *requests, *limit, func(i int) string {
 			return apiURL + "/api/videos?sort=title&category=" + url.QueryEscape(categories[i%len(categories)])
 		}),
-	}
+	)
 	base := results[0].rps()
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "scenario\trequests\terrors\treq/s\tp50\tp99\tx bare req/s\ttarget\t\n")
