@@ -14,6 +14,9 @@ type Cursor struct {
 	Time  int64     `json:"t,omitempty"` // CreatedAt in Unix milliseconds, for newest
 	Views int64     `json:"v,omitempty"` // for most_viewed
 	Title string    `json:"k,omitempty"` // folded title, for title
+	// Pos is a store's own position, when it has a cheaper one than the
+	// fields above (SQLite: the row's insertion sequence, for newest).
+	Pos int64 `json:"p,omitempty"`
 }
 
 // CursorAfter returns the cursor that follows v in sort order s.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/ginflix/ginflix"
 )
@@ -14,6 +15,7 @@ import (
 type Metrics interface {
 	ObserveHTTP(route, method string, status int, seconds float64)
 	CountError(route, code string)
+	CountCache(hit bool)
 	Handler() http.Handler
 }
 
@@ -29,17 +31,24 @@ type Deps struct {
 	Objects ginflix.ObjectStore
 	Metrics Metrics
 	Version string
+	// CatalogCacheTTL is how long catalogue answers are reused; 0 turns
+	// the cache off.
+	CatalogCacheTTL time.Duration
 }
 
 // server holds the dependencies handlers close over.
 type server struct {
 	Deps
-	mux *http.ServeMux
+	mux   *http.ServeMux
+	cache *pageCache // nil when off
 }
 
 // NewServer returns the backend's handler with every route of routes.go.
 func NewServer(d Deps) http.Handler {
 	s := &server{Deps: d, mux: http.NewServeMux()}
+	if d.CatalogCacheTTL > 0 {
+		s.cache = newPageCache(d.CatalogCacheTTL, 4096)
+	}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern(), rt.handler)
 	}

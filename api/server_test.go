@@ -25,7 +25,9 @@ type fixture struct {
 	store *sqlite.DB
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newCachedFixture(t, 0) }
+
+func newCachedFixture(t *testing.T, ttl time.Duration) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "ginflix.db"))
@@ -43,6 +45,8 @@ func newFixture(t *testing.T) *fixture {
 		Objects: objects,
 		Metrics: prometheus.New("test"),
 		Version: "test",
+
+		CatalogCacheTTL: ttl,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -325,4 +329,43 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			t.Errorf("%s is listed but not served: %d", r, res.StatusCode)
 		}
 	}
+}
+
+func TestCatalogCache(t *testing.T) {
+	f := newCachedFixture(t, time.Hour)
+	f.add(t, &ginflix.Video{Title: "Électricité", Published: true})
+	res := f.get(t, "GET", "/api/videos?q=ELECTRI", nil)
+	etag := res.Header.Get("ETag")
+	if res.StatusCode != 200 || etag == "" || res.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("status %d etag %q cache-control %q", res.StatusCode, etag, res.Header.Get("Cache-Control"))
+	}
+	// Spelled differently, the same search is the same page.
+	if again := f.get(t, "GET", "/api/videos?q=electri", nil); again.Header.Get("ETag") != etag {
+		t.Fatalf("same search, other ETag: %q vs %q", again.Header.Get("ETag"), etag)
+	}
+	req, _ := http.NewRequest("GET", f.srv.URL+"/api/videos?q=electri", nil)
+	req.Header.Set("If-None-Match", etag)
+	r304, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r304.Body.Close()
+	if r304.StatusCode != http.StatusNotModified {
+		t.Fatalf("If-None-Match: status %d, want 304", r304.StatusCode)
+	}
+	// Errors are never cached: a bad parameter is judged on every request.
+	if res := f.get(t, "GET", "/api/videos?limit=0", nil); res.StatusCode != 400 {
+		t.Fatalf("bad limit: %d", res.StatusCode)
+	}
+	body, _ := io.ReadAll(must(http.Get(f.srv.URL + "/metrics")).Body)
+	if !strings.Contains(string(body), `ginflix_api_cache_requests_total{result="hit"} 2`) {
+		t.Fatalf("cache hits not counted:\n%s", body)
+	}
+}
+
+func must(res *http.Response, err error) *http.Response {
+	if err != nil {
+		panic(err)
+	}
+	return res
 }

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ginflix/ginflix"
@@ -54,8 +56,8 @@ func toVideoJSON(v *ginflix.Video) videoJSON {
 	return out
 }
 
-// list is the shape of every paginated answer.
-type list[T any] struct {
+// page is the shape of every paginated answer.
+type page[T any] struct {
 	Items []T    `json:"items"`
 	Next  string `json:"next"`
 }
@@ -92,16 +94,20 @@ func (s *server) handleListVideos(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.PlayableOnly = true
-	videos, next, err := s.Store.FindVideos(r.Context(), f)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := list[videoJSON]{Items: make([]videoJSON, len(videos)), Next: next}
-	for i, v := range videos {
-		out.Items[i] = toVideoJSON(v)
-	}
-	writeJSON(w, http.StatusOK, out)
+	// Queries that differ only in case, accents or punctuation share a page.
+	key := fmt.Sprintf("videos|%q|%q|%q|%s|%s|%d", strings.Join(ginflix.SearchWords(f.Query), " "),
+		f.Tag, f.Category, f.Sort, f.After, f.Limit)
+	s.writeCachedJSON(w, r, key, func() (any, error) {
+		videos, next, err := s.Store.FindVideos(r.Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		out := page[videoJSON]{Items: make([]videoJSON, len(videos)), Next: next}
+		for i, v := range videos {
+			out.Items[i] = toVideoJSON(v)
+		}
+		return out, nil
+	})
 }
 
 func (s *server) handleGetVideo(w http.ResponseWriter, r *http.Request) {
@@ -110,23 +116,25 @@ func (s *server) handleGetVideo(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	v, err := s.Store.Video(r.Context(), id)
-	if err == nil && !v.Playable() {
-		// Viewers cannot tell an unpublished video from a missing one.
-		err = ginflix.Errorf(ginflix.ENOTFOUND, "No video with id %q.", id)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toVideoJSON(v))
+	s.writeCachedJSON(w, r, "video|"+id, func() (any, error) {
+		v, err := s.Store.Video(r.Context(), id)
+		if err == nil && !v.Playable() {
+			// Viewers cannot tell an unpublished video from a missing one.
+			err = ginflix.Errorf(ginflix.ENOTFOUND, "No video with id %q.", id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return toVideoJSON(v), nil
+	})
 }
 
 func (s *server) handleCategories(w http.ResponseWriter, r *http.Request) {
-	cats, err := s.Store.Categories(r.Context(), true)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, list[ginflix.Category]{Items: cats})
+	s.writeCachedJSON(w, r, "categories", func() (any, error) {
+		cats, err := s.Store.Categories(r.Context(), true)
+		if err != nil {
+			return nil, err
+		}
+		return page[ginflix.Category]{Items: cats}, nil
+	})
 }

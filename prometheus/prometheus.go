@@ -18,6 +18,7 @@ type Metrics struct {
 	registry     *prometheus.Registry
 	httpDuration *prometheus.HistogramVec
 	httpErrors   *prometheus.CounterVec
+	cache        *prometheus.CounterVec
 }
 
 // New returns a registry with Go and process collectors, build info and
@@ -35,6 +36,10 @@ func New(version string) *Metrics {
 			Name: "ginflix_http_errors_total",
 			Help: "Error responses, by route pattern and error code.",
 		}, []string{"route", "code"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ginflix_api_cache_requests_total",
+			Help: "Catalogue answers served from the page cache (hit) or computed (miss).",
+		}, []string{"result"}),
 	}
 	goVersion := "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -49,7 +54,7 @@ func New(version string) *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		buildInfo, m.httpDuration, m.httpErrors,
+		buildInfo, m.httpDuration, m.httpErrors, m.cache,
 	)
 	return m
 }
@@ -62,6 +67,15 @@ func (m *Metrics) ObserveHTTP(route, method string, status int, seconds float64)
 // CountError records one error response.
 func (m *Metrics) CountError(route, code string) {
 	m.httpErrors.WithLabelValues(route, code).Inc()
+}
+
+// CountCache records one page cache lookup.
+func (m *Metrics) CountCache(hit bool) {
+	if hit {
+		m.cache.WithLabelValues("hit").Inc()
+	} else {
+		m.cache.WithLabelValues("miss").Inc()
+	}
 }
 
 // Register adds role-specific collectors.

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ginflix/ginflix"
@@ -30,6 +31,10 @@ var _ ginflix.Store = (*DB)(nil)
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	// stmts caches prepared catalogue queries: there are a few dozen
+	// shapes, and preparing costs as much as running one.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 	// Now stamps records; tests replace it.
 	Now func() time.Time
 }
@@ -38,7 +43,10 @@ type DB struct {
 func Open(ctx context.Context, path string) (*DB, error) {
 	dsn := func(extra ...string) string {
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		// A large page cache and mmap keep reads of a hot catalogue off
+		// the read(2) path: each pooled connection has its own cache.
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)",
+			"cache_size(-65536)", "mmap_size(1073741824)", "temp_store(MEMORY)"} {
 			q.Add("_pragma", p)
 		}
 		for i := 0; i+1 < len(extra); i += 2 {
@@ -52,7 +60,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
-	db := &DB{write: write, Now: ginflix.Now}
+	db := &DB{write: write, Now: ginflix.Now, stmts: map[string]*sql.Stmt{}}
 	if err := db.migrate(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -117,7 +125,28 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close checkpoints the WAL and closes the file.
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, s := range db.stmts {
+		s.Close()
+	}
+	db.stmts = map[string]*sql.Stmt{}
+	db.stmtMu.Unlock()
 	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// readStmt returns the prepared read statement for query.
+func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.stmts[query] = s
+	return s, nil
 }
 
 // tx runs fn in one write transaction.

@@ -12,37 +12,8 @@ import (
 )
 
 const videoColumns = `id, title, description, tags, category, language, status, published, duration,
-	width, height, renditions, source_key, poster_key, storyboard_key, storyboard_vtt_key,
+	width, height, source_key, poster_key, storyboard_key, storyboard_vtt_key,
 	uploader_id, error, views, created_at, updated_at, published_at`
-
-// renditionRow is how a rendition is kept in the JSON column: every field,
-// including the playlist key the API does not show.
-type renditionRow struct {
-	ginflix.Rendition
-	PlaylistKey string `json:"playlistKey"`
-}
-
-func encodeRenditions(rs []ginflix.Rendition) string {
-	rows := make([]renditionRow, len(rs))
-	for i, r := range rs {
-		rows[i] = renditionRow{Rendition: r, PlaylistKey: r.PlaylistKey}
-	}
-	b, _ := json.Marshal(rows)
-	return string(b)
-}
-
-func decodeRenditions(s string) ([]ginflix.Rendition, error) {
-	var rows []renditionRow
-	if err := json.Unmarshal([]byte(s), &rows); err != nil {
-		return nil, err
-	}
-	out := make([]ginflix.Rendition, len(rows))
-	for i, r := range rows {
-		out[i] = r.Rendition
-		out[i].PlaylistKey = r.PlaylistKey
-	}
-	return out, nil
-}
 
 func encodeStrings(ss []string) string {
 	if ss == nil {
@@ -54,25 +25,30 @@ func encodeStrings(ss []string) string {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanVideo(row scanner) (*ginflix.Video, error) {
+// qualifiedVideoColumns names videoColumns unambiguously in joins.
+var qualifiedVideoColumns = "videos." + strings.Join(strings.Split(strings.Join(strings.Fields(videoColumns), " "), ", "), ", videos.")
+
+// scanVideo reads a row of videoColumns, preceded by seq when seq is not nil.
+func scanVideo(row scanner, seq *int64) (*ginflix.Video, error) {
 	var (
 		v                ginflix.Video
-		tags, renditions string
+		tags             string
 		created, updated int64
 		published        sql.NullInt64
 	)
-	err := row.Scan(&v.ID, &v.Title, &v.Description, &tags, &v.Category, &v.Language, &v.Status, &v.Published,
-		&v.Duration, &v.Width, &v.Height, &renditions, &v.SourceKey, &v.PosterKey, &v.StoryboardKey,
-		&v.StoryboardVTTKey, &v.UploaderID, &v.Error, &v.Views, &created, &updated, &published)
-	if err != nil {
+	dest := []any{&v.ID, &v.Title, &v.Description, &tags, &v.Category, &v.Language, &v.Status, &v.Published,
+		&v.Duration, &v.Width, &v.Height, &v.SourceKey, &v.PosterKey, &v.StoryboardKey,
+		&v.StoryboardVTTKey, &v.UploaderID, &v.Error, &v.Views, &created, &updated, &published}
+	if seq != nil {
+		dest = append([]any{seq}, dest...)
+	}
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(tags), &v.Tags); err != nil {
 		return nil, fmt.Errorf("video %s tags: %w", v.ID, err)
 	}
-	if v.Renditions, err = decodeRenditions(renditions); err != nil {
-		return nil, fmt.Errorf("video %s renditions: %w", v.ID, err)
-	}
+	v.Renditions = []ginflix.Rendition{}
 	v.CreatedAt, v.UpdatedAt, v.PublishedAt = fromMS(created), fromMS(updated), fromMSPtr(published)
 	return &v, nil
 }
@@ -96,24 +72,109 @@ func (db *DB) CreateVideo(ctx context.Context, v *ginflix.Video) error {
 	if v.Renditions == nil {
 		v.Renditions = []ginflix.Rendition{}
 	}
-	_, err := db.write.ExecContext(ctx, `INSERT INTO videos (`+videoColumns+`, title_key)
-		VALUES (`+placeholders(23)+`)`,
-		v.ID, v.Title, v.Description, encodeStrings(v.Tags), v.Category, v.Language, v.Status, v.Published,
-		v.Duration, v.Width, v.Height, encodeRenditions(v.Renditions), v.SourceKey, v.PosterKey, v.StoryboardKey,
-		v.StoryboardVTTKey, v.UploaderID, v.Error, v.Views, ms(v.CreatedAt), ms(v.UpdatedAt), msPtr(v.PublishedAt),
-		ginflix.FoldText(v.Title))
-	if isUniqueViolation(err) {
-		return ginflix.Errorf(ginflix.ECONFLICT, "A video with id %q exists.", v.ID)
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var seq int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO videos (`+videoColumns+`, title_key)
+			VALUES (`+placeholders(22)+`) RETURNING seq`,
+			v.ID, v.Title, v.Description, encodeStrings(v.Tags), v.Category, v.Language, v.Status, v.Published,
+			v.Duration, v.Width, v.Height, v.SourceKey, v.PosterKey, v.StoryboardKey,
+			v.StoryboardVTTKey, v.UploaderID, v.Error, v.Views, ms(v.CreatedAt), ms(v.UpdatedAt), msPtr(v.PublishedAt),
+			ginflix.FoldText(v.Title)).Scan(&seq)
+		if isUniqueViolation(err) {
+			return ginflix.Errorf(ginflix.ECONFLICT, "A video with id %q exists.", v.ID)
+		} else if err != nil {
+			return err
+		}
+		return writeRenditions(ctx, tx, seq, v.Renditions)
+	})
+}
+
+func writeRenditions(ctx context.Context, tx *sql.Tx, seq int64, rs []ginflix.Rendition) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM video_renditions WHERE video_seq = ?`, seq); err != nil {
+		return err
 	}
-	return err
+	for i, r := range rs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO video_renditions (video_seq, position, name, width, height,
+			bandwidth, average_bandwidth, codecs, frame_rate, playlist_key) VALUES (`+placeholders(10)+`)`,
+			seq, i, r.Name, r.Width, r.Height, r.Bandwidth, r.AverageBandwidth, r.Codecs, r.FrameRate, r.PlaylistKey); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+const renditionsQuery = `SELECT video_seq, name, width, height, bandwidth, average_bandwidth, codecs,
+	frame_rate, playlist_key FROM video_renditions WHERE video_seq IN (SELECT value FROM json_each(?))
+	ORDER BY video_seq, position`
+
+// preparedQuerier runs renditionsQuery through the statement cache.
+type preparedQuerier struct{ db *DB }
+
+func (p preparedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := p.db.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.QueryContext(ctx, args...)
+}
+
+// loadRenditions fills the renditions of videos (whose seqs are given) in
+// one query.
+func loadRenditions(ctx context.Context, q querier, videos []*ginflix.Video, seqs []int64) error {
+	if len(videos) == 0 {
+		return nil
+	}
+	bySeq := make(map[int64]*ginflix.Video, len(videos))
+	for i, v := range videos {
+		bySeq[seqs[i]] = v
+	}
+	list, _ := json.Marshal(seqs)
+	rows, err := q.QueryContext(ctx, renditionsQuery, string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			seq int64
+			r   ginflix.Rendition
+		)
+		if err := rows.Scan(&seq, &r.Name, &r.Width, &r.Height, &r.Bandwidth, &r.AverageBandwidth, &r.Codecs,
+			&r.FrameRate, &r.PlaylistKey); err != nil {
+			return err
+		}
+		if v := bySeq[seq]; v != nil {
+			v.Renditions = append(v.Renditions, r)
+		}
+	}
+	return rows.Err()
+}
+
+// videoByID reads one whole video through q (the read pool or a transaction).
+func videoByID(ctx context.Context, q interface {
+	querier
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, id string) (*ginflix.Video, int64, error) {
+	var seq int64
+	v, err := scanVideo(q.QueryRowContext(ctx, `SELECT seq, `+videoColumns+` FROM videos WHERE id = ?`, id), &seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, notFound("video", id)
+	} else if err != nil {
+		return nil, 0, err
+	}
+	if err := loadRenditions(ctx, q, []*ginflix.Video{v}, []int64{seq}); err != nil {
+		return nil, 0, err
+	}
+	return v, seq, nil
 }
 
 // Video returns one video.
 func (db *DB) Video(ctx context.Context, id string) (*ginflix.Video, error) {
-	v, err := scanVideo(db.read.QueryRowContext(ctx, `SELECT `+videoColumns+` FROM videos WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("video", id)
-	}
+	v, _, err := videoByID(ctx, db.read, id)
 	return v, err
 }
 
@@ -122,11 +183,12 @@ func (db *DB) Video(ctx context.Context, id string) (*ginflix.Video, error) {
 func (db *DB) UpdateVideo(ctx context.Context, id string, u ginflix.VideoUpdate) (*ginflix.Video, error) {
 	var v *ginflix.Video
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		v, err = scanVideo(tx.QueryRowContext(ctx, `SELECT `+videoColumns+` FROM videos WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("video", id)
-		} else if err != nil {
+		var (
+			seq int64
+			err error
+		)
+		v, seq, err = videoByID(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		if err := u.Apply(v, db.Now()); err != nil {
@@ -134,12 +196,18 @@ func (db *DB) UpdateVideo(ctx context.Context, id string, u ginflix.VideoUpdate)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE videos SET title = ?, title_key = ?, description = ?, tags = ?,
 			category = ?, language = ?, status = ?, published = ?, duration = ?, width = ?, height = ?,
-			renditions = ?, source_key = ?, poster_key = ?, storyboard_key = ?, storyboard_vtt_key = ?,
-			error = ?, updated_at = ?, published_at = ? WHERE id = ?`,
+			source_key = ?, poster_key = ?, storyboard_key = ?, storyboard_vtt_key = ?,
+			error = ?, updated_at = ?, published_at = ? WHERE seq = ?`,
 			v.Title, ginflix.FoldText(v.Title), v.Description, encodeStrings(v.Tags), v.Category, v.Language,
-			v.Status, v.Published, v.Duration, v.Width, v.Height, encodeRenditions(v.Renditions), v.SourceKey,
-			v.PosterKey, v.StoryboardKey, v.StoryboardVTTKey, v.Error, ms(v.UpdatedAt), msPtr(v.PublishedAt), id)
-		return err
+			v.Status, v.Published, v.Duration, v.Width, v.Height, v.SourceKey,
+			v.PosterKey, v.StoryboardKey, v.StoryboardVTTKey, v.Error, ms(v.UpdatedAt), msPtr(v.PublishedAt), seq)
+		if err != nil {
+			return err
+		}
+		if u.Renditions != nil {
+			return writeRenditions(ctx, tx, seq, v.Renditions)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -183,6 +251,11 @@ func (db *DB) AddVideoViews(ctx context.Context, id string, n int64) error {
 }
 
 // FindVideos returns one page of videos and the next page's cursor.
+//
+// Newest is insertion order (seq, the rowid), which is creation order and
+// which the FTS index and the tag table both keep: a search or a tag page
+// walks its index newest first and stops after one page, however many
+// videos match, instead of collecting every match and sorting it.
 func (db *DB) FindVideos(ctx context.Context, f ginflix.VideoFilter) ([]*ginflix.Video, string, error) {
 	if err := f.Normalize(); err != nil {
 		return nil, "", err
@@ -190,36 +263,48 @@ func (db *DB) FindVideos(ctx context.Context, f ginflix.VideoFilter) ([]*ginflix
 	var (
 		where []string
 		args  []any
+		from  = `videos`
+		seq   = `videos.seq` // the driving table's copy of seq
 	)
-	if f.PlayableOnly {
-		where = append(where, `published = 1 AND status = 'ready'`)
-	}
-	if f.Status != "" {
-		where, args = append(where, `status = ?`), append(args, f.Status)
-	}
-	if f.Published != nil {
-		where, args = append(where, `published = ?`), append(args, *f.Published)
-	}
-	if f.Category != "" {
-		where, args = append(where, `category = ?`), append(args, f.Category)
-	}
-	if f.UploaderID != "" {
-		where, args = append(where, `uploader_id = ?`), append(args, f.UploaderID)
+	fts := ftsQuery(f.Query)
+	switch {
+	case fts != "" && f.Sort == ginflix.SortNewest:
+		from, seq = `videos_fts CROSS JOIN videos ON videos.seq = videos_fts.rowid`, `videos_fts.rowid`
+		where, args = append(where, `videos_fts MATCH ?`), append(args, fts)
+	case fts != "":
+		where, args = append(where, `videos.seq IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH ?)`), append(args, fts)
 	}
 	if f.Tag != "" {
-		where, args = append(where, `seq IN (SELECT video_seq FROM video_tags WHERE tag = ?)`), append(args, f.Tag)
+		if from == `videos` && f.Sort == ginflix.SortNewest {
+			from, seq = `video_tags CROSS JOIN videos ON videos.seq = video_tags.video_seq`, `video_tags.video_seq`
+			where, args = append(where, `video_tags.tag = ?`), append(args, f.Tag)
+		} else {
+			where, args = append(where, `videos.seq IN (SELECT video_seq FROM video_tags WHERE tag = ?)`), append(args, f.Tag)
+		}
 	}
-	if q := ftsQuery(f.Query); q != "" {
-		where, args = append(where, `seq IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH ?)`), append(args, q)
+	if f.PlayableOnly {
+		where = append(where, `videos.published = 1 AND videos.status = 'ready'`)
+	}
+	if f.Status != "" {
+		where, args = append(where, `videos.status = ?`), append(args, f.Status)
+	}
+	if f.Published != nil {
+		where, args = append(where, `videos.published = ?`), append(args, *f.Published)
+	}
+	if f.Category != "" {
+		where, args = append(where, `videos.category = ?`), append(args, f.Category)
+	}
+	if f.UploaderID != "" {
+		where, args = append(where, `videos.uploader_id = ?`), append(args, f.UploaderID)
 	}
 	var order string
 	switch f.Sort {
 	case ginflix.SortNewest:
-		order = `created_at DESC, id DESC`
+		order = seq + ` DESC`
 	case ginflix.SortMostViewed:
-		order = `views DESC, id DESC`
+		order = `videos.views DESC, videos.id DESC`
 	case ginflix.SortTitle:
-		order = `title_key, id`
+		order = `videos.title_key, videos.id`
 	}
 	if f.After != "" {
 		c, err := ginflix.DecodeCursor(f.After, f.Sort)
@@ -228,42 +313,59 @@ func (db *DB) FindVideos(ctx context.Context, f ginflix.VideoFilter) ([]*ginflix
 		}
 		switch f.Sort {
 		case ginflix.SortNewest:
-			where, args = append(where, `(created_at, id) < (?, ?)`), append(args, c.Time, c.ID)
+			if c.Pos <= 0 {
+				return nil, "", ginflix.InvalidParam("cursor", "The cursor is not one this server made.")
+			}
+			where, args = append(where, seq+` < ?`), append(args, c.Pos)
 		case ginflix.SortMostViewed:
-			where, args = append(where, `(views, id) < (?, ?)`), append(args, c.Views, c.ID)
+			where, args = append(where, `(videos.views, videos.id) < (?, ?)`), append(args, c.Views, c.ID)
 		case ginflix.SortTitle:
-			where, args = append(where, `(title_key, id) > (?, ?)`), append(args, c.Title, c.ID)
+			where, args = append(where, `(videos.title_key, videos.id) > (?, ?)`), append(args, c.Title, c.ID)
 		}
 	}
-	q := `SELECT ` + videoColumns + ` FROM videos`
+	q := `SELECT videos.seq, ` + qualifiedVideoColumns + ` FROM ` + from
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY ` + order + ` LIMIT ?`
 	args = append(args, f.Limit+1)
 
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	stmt, err := db.readStmt(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, "", err
 	}
 	defer rows.Close()
-	videos := make([]*ginflix.Video, 0, f.Limit)
+	videos := make([]*ginflix.Video, 0, f.Limit+1)
+	var seqs []int64
 	for rows.Next() {
-		v, err := scanVideo(rows)
+		var s int64
+		v, err := scanVideo(rows, &s)
 		if err != nil {
 			return nil, "", err
 		}
-		videos = append(videos, v)
+		videos, seqs = append(videos, v), append(seqs, s)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(videos) > f.Limit {
-		videos = videos[:f.Limit]
-		next = ginflix.CursorAfter(f.Sort, videos[len(videos)-1]).Encode()
+	rows.Close()
+	if err := loadRenditions(ctx, preparedQuerier{db}, videos, seqs); err != nil {
+		return nil, "", err
 	}
-	return videos, next, nil
+	if len(videos) <= f.Limit {
+		return videos, "", nil
+	}
+	// The extra row says there is a next page; it starts after the last shown.
+	videos = videos[:f.Limit]
+	c := ginflix.CursorAfter(f.Sort, videos[f.Limit-1])
+	if f.Sort == ginflix.SortNewest {
+		c.Pos = seqs[f.Limit-1]
+	}
+	return videos, c.Encode(), nil
 }
 
 // ftsQuery turns free text into an FTS5 query: every word, as a quoted

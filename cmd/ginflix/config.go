@@ -36,6 +36,7 @@ type Config struct {
 	S3UseSSL    bool
 
 	MaxUploadSize   int64
+	CatalogCacheTTL time.Duration
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
@@ -72,6 +73,7 @@ func (c *Config) settings() []setting {
 		{"s3-path-style", "GINFLIX_S3_PATH_STYLE", "path-style bucket addressing (Garage, most self-hosted S3); false for virtual-host style", false, (*boolValue)(&c.S3PathStyle)},
 		{"s3-use-ssl", "GINFLIX_S3_USE_SSL", "use TLS to reach S3 when the endpoint has no scheme", false, (*boolValue)(&c.S3UseSSL)},
 		{"max-upload-size", "GINFLIX_MAX_UPLOAD_SIZE", "largest accepted upload, e.g. 20GiB, 500MB", false, (*sizeValue)(&c.MaxUploadSize)},
+		{"catalog-cache-ttl", "GINFLIX_CATALOG_CACHE_TTL", "how long catalogue answers are reused (0 turns the cache off)", false, (*durationValue)(&c.CatalogCacheTTL)},
 		{"log-level", "GINFLIX_LOG_LEVEL", "debug, info, warn or error", false, (*stringValue)(&c.LogLevel)},
 		{"log-format", "GINFLIX_LOG_FORMAT", "json, text, or auto (text on a terminal, JSON otherwise)", false, (*stringValue)(&c.LogFormat)},
 		{"shutdown-timeout", "GINFLIX_SHUTDOWN_TIMEOUT", "how long in-flight requests get to finish on SIGTERM", false, (*durationValue)(&c.ShutdownTimeout)},
@@ -87,6 +89,7 @@ func defaultConfig() Config {
 		S3Region:        "us-east-1",
 		S3PathStyle:     true,
 		MaxUploadSize:   20 << 30,
+		CatalogCacheTTL: 2 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "auto",
 		ShutdownTimeout: 30 * time.Second,
@@ -101,10 +104,11 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (Co
 	fs := flag.NewFlagSet("ginflix serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	defaults := map[string]string{}
+	var envErrs []error // reported with the validation errors, all at once
 	for _, s := range settings {
 		defaults[s.flag] = s.value.String()
 		if err := s.fromEnv(getenv); err != nil {
-			return c, err
+			envErrs = append(envErrs, err)
 		}
 		fs.Var(s.value, s.flag, s.usage)
 	}
@@ -118,7 +122,7 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (Co
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (see ginflix serve --help)", fs.Arg(0))
 	}
-	return c, c.validate()
+	return c, c.validate(envErrs...)
 }
 
 // fromEnv sets s from VAR, or for a secret from the file VAR_FILE names.
@@ -167,16 +171,18 @@ func printHelp(w io.Writer, settings []setting, defaults map[string]string) {
 	tw.Flush()
 }
 
-func (c *Config) validate() error {
-	var errs []error
+func (c *Config) validate(errs ...error) error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("GINFLIX_ADDR %q is not host:port", c.Addr))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("GINFLIX_DATA_DIR is empty"))
 	}
-	if c.PublicURL == "" {
-		c.PublicURL = "http://" + c.Addr
+	if host, port, err := net.SplitHostPort(c.Addr); err == nil && c.PublicURL == "" {
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			host = "localhost" // listening everywhere: this machine at least reaches it so
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("GINFLIX_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
@@ -200,10 +206,11 @@ func (c *Config) validate() error {
 	switch c.Storage {
 	case "filesystem":
 	case "s3":
-		for env, v := range map[string]string{"GINFLIX_S3_ENDPOINT": c.S3Endpoint, "GINFLIX_S3_BUCKET": c.S3Bucket,
-			"GINFLIX_S3_ACCESS_KEY": c.S3AccessKey, "GINFLIX_S3_SECRET_KEY": c.S3SecretKey} {
-			if v == "" {
-				errs = append(errs, fmt.Errorf("%s is required with GINFLIX_STORAGE=s3", env))
+		// A slice, not a map: the message lists them in a stable order.
+		for _, r := range []struct{ env, v string }{{"GINFLIX_S3_ENDPOINT", c.S3Endpoint}, {"GINFLIX_S3_BUCKET", c.S3Bucket},
+			{"GINFLIX_S3_ACCESS_KEY", c.S3AccessKey}, {"GINFLIX_S3_SECRET_KEY", c.S3SecretKey}} {
+			if r.v == "" {
+				errs = append(errs, fmt.Errorf("%s is required with GINFLIX_STORAGE=s3", r.env))
 			}
 		}
 		if strings.HasPrefix(c.S3Endpoint, "https://") {
@@ -223,6 +230,9 @@ func (c *Config) validate() error {
 	}
 	if !slices.Contains([]string{"auto", "json", "text"}, c.LogFormat) {
 		errs = append(errs, fmt.Errorf("GINFLIX_LOG_FORMAT %q: use auto, json or text", c.LogFormat))
+	}
+	if c.CatalogCacheTTL < 0 {
+		errs = append(errs, errors.New("GINFLIX_CATALOG_CACHE_TTL must not be negative"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("GINFLIX_SHUTDOWN_TIMEOUT must be positive"))

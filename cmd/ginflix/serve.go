@@ -102,7 +102,8 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	metrics := prometheus.New(buildVersion())
-	handler := api.NewServer(api.Deps{Logger: log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion()})
+	handler := api.NewServer(api.Deps{Logger: log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
+		CatalogCacheTTL: cfg.CatalogCacheTTL})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -115,6 +116,10 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	// With port 0 the derived URL would name port 0; name the real one.
+	if _, port, _ := net.SplitHostPort(cfg.Addr); port == "0" && cfg.PublicURL == "http://"+cfg.Addr {
+		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

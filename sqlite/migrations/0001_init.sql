@@ -13,7 +13,6 @@ CREATE TABLE videos (
 	duration           REAL    NOT NULL DEFAULT 0,
 	width              INTEGER NOT NULL DEFAULT 0,
 	height             INTEGER NOT NULL DEFAULT 0,
-	renditions         TEXT    NOT NULL DEFAULT '[]',
 	source_key         TEXT    NOT NULL DEFAULT '',
 	poster_key         TEXT    NOT NULL DEFAULT '',
 	storyboard_key     TEXT    NOT NULL DEFAULT '',
@@ -25,12 +24,35 @@ CREATE TABLE videos (
 	updated_at         INTEGER NOT NULL,
 	published_at       INTEGER
 );
-CREATE INDEX videos_newest ON videos (created_at DESC, id DESC);
-CREATE INDEX videos_playable_newest ON videos (published, status, created_at DESC, id DESC);
+-- Newest is seq order (insertion order, which is creation order), so the
+-- rowid itself is that index; indexes on other columns end with it too.
 CREATE INDEX videos_title ON videos (title_key, id);
 CREATE INDEX videos_views ON videos (views DESC, id DESC);
 CREATE INDEX videos_category ON videos (category);
 CREATE INDEX videos_uploader ON videos (uploader_id);
+CREATE INDEX videos_status ON videos (status);
+-- Viewers only ever see playable videos: partial indexes per order, alone
+-- and per category, keep their pages to a few index steps.
+CREATE INDEX videos_playable ON videos (published) WHERE published = 1 AND status = 'ready';
+CREATE INDEX videos_playable_title ON videos (title_key, id) WHERE published = 1 AND status = 'ready';
+CREATE INDEX videos_playable_views ON videos (views DESC, id DESC) WHERE published = 1 AND status = 'ready';
+CREATE INDEX videos_playable_category ON videos (category) WHERE published = 1 AND status = 'ready';
+CREATE INDEX videos_playable_category_title ON videos (category, title_key, id) WHERE published = 1 AND status = 'ready';
+CREATE INDEX videos_playable_category_views ON videos (category, views DESC, id DESC) WHERE published = 1 AND status = 'ready';
+
+CREATE TABLE video_renditions (
+	video_seq         INTEGER NOT NULL REFERENCES videos (seq) ON DELETE CASCADE,
+	position          INTEGER NOT NULL,
+	name              TEXT    NOT NULL,
+	width             INTEGER NOT NULL,
+	height            INTEGER NOT NULL,
+	bandwidth         INTEGER NOT NULL,
+	average_bandwidth INTEGER NOT NULL,
+	codecs            TEXT    NOT NULL,
+	frame_rate        REAL    NOT NULL,
+	playlist_key      TEXT    NOT NULL,
+	PRIMARY KEY (video_seq, position)
+) WITHOUT ROWID;
 
 CREATE TABLE video_tags (
 	tag       TEXT    NOT NULL,
