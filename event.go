@@ -35,6 +35,8 @@ type PlaybackEvent struct {
 
 // EventStore keeps raw playback events for a bounded retention.
 type EventStore interface {
+	// AppendEvents stores a batch, assigning missing IDs (written back into
+	// events) and stamping a zero At with the store's clock.
 	AppendEvents(ctx context.Context, events []PlaybackEvent) error
 	// SessionEvents returns one session's events in time order.
 	SessionEvents(ctx context.Context, sessionID string) ([]PlaybackEvent, error)

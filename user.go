@@ -45,10 +45,7 @@ func (u *User) Validate() error {
 	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email {
 		return InvalidParam("email", "%q is not an email address.", u.Email)
 	}
-	if len(u.Name) > 200 {
-		return InvalidParam("name", "The name is longer than 200 characters.")
-	}
-	return nil
+	return (&UserUpdate{Name: &u.Name}).Validate()
 }
 
 // UserUpdate lists the fields to change; nil means unchanged.
@@ -57,6 +54,18 @@ type UserUpdate struct {
 	Roles        *[]string
 	PasswordHash *string
 	Disabled     *bool
+}
+
+// Validate checks the fields u sets and trims the name.
+func (u *UserUpdate) Validate() error {
+	if u.Name != nil {
+		name := strings.TrimSpace(*u.Name)
+		if len(name) > 200 {
+			return InvalidParam("name", "The name is longer than 200 characters.")
+		}
+		u.Name = &name
+	}
+	return nil
 }
 
 // UserStore keeps the built-in provider's accounts.

@@ -84,6 +84,8 @@ func (v *Video) Validate() error {
 	v.Category = strings.TrimSpace(v.Category)
 	v.Language = strings.TrimSpace(v.Language)
 	switch {
+	case v.ID != "" && !ValidID(v.ID):
+		return InvalidParam("id", "%q is not a valid video id.", v.ID)
 	case v.Title == "":
 		return InvalidParam("title", "A video needs a title.")
 	case utf8.RuneCountInString(v.Title) > MaxTitleLen:

@@ -11,10 +11,6 @@ import (
 	"github.com/ginflix/ginflix"
 )
 
-// DefaultContinueWatching is the length of ContinueWatching when its
-// limit is not positive.
-const DefaultContinueWatching = 20
-
 type progressDoc struct {
 	ID        string    `bson:"_id"` // user_id + ":" + video_id
 	UserID    string    `bson:"user_id"`
@@ -36,11 +32,8 @@ func (d *progressDoc) progress() *ginflix.WatchProgress {
 
 // SaveProgress upserts p, stamping its UpdatedAt.
 func (db *DB) SaveProgress(ctx context.Context, p *ginflix.WatchProgress) error {
-	if p.UserID == "" {
-		return ginflix.InvalidParam("userId", "Progress needs a user.")
-	}
-	if p.VideoID == "" {
-		return ginflix.InvalidParam("videoId", "Progress needs a video.")
+	if err := p.Validate(); err != nil {
+		return err
 	}
 	p.UpdatedAt = db.now()
 	id := progressID(p.UserID, p.VideoID)
@@ -79,7 +72,7 @@ func (db *DB) Progress(ctx context.Context, userID, videoID string) (*ginflix.Wa
 // watched first.
 func (db *DB) ContinueWatching(ctx context.Context, userID string, limit int) ([]*ginflix.WatchProgress, error) {
 	if limit <= 0 {
-		limit = DefaultContinueWatching
+		limit = ginflix.DefaultContinueWatching
 	}
 	docs, err := findAll[progressDoc](ctx, db.progress,
 		bson.D{{Key: "user_id", Value: userID}, {Key: "completed", Value: false}},

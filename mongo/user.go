@@ -78,13 +78,12 @@ func (db *DB) findUser(ctx context.Context, filter bson.D) (*ginflix.User, error
 
 // UpdateUser sets the fields of u and returns the updated account.
 func (db *DB) UpdateUser(ctx context.Context, id string, u ginflix.UserUpdate) (*ginflix.User, error) {
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
 	set := bson.D{{Key: "updated_at", Value: db.now()}}
 	if u.Name != nil {
-		name := strings.TrimSpace(*u.Name)
-		if len(name) > 200 {
-			return nil, ginflix.InvalidParam("name", "The name is longer than 200 characters.")
-		}
-		set = append(set, bson.E{Key: "name", Value: name})
+		set = append(set, bson.E{Key: "name", Value: *u.Name})
 	}
 	if u.Roles != nil {
 		set = append(set, bson.E{Key: "roles", Value: nonNil(*u.Roles)})

@@ -113,8 +113,6 @@ func (db *DB) CreateVideo(ctx context.Context, v *ginflix.Video) error {
 	}
 	if v.ID == "" {
 		v.ID = ginflix.NewID()
-	} else if !ginflix.ValidID(v.ID) {
-		return ginflix.InvalidParam("id", "%q is not a video id.", v.ID)
 	}
 	now := db.now()
 	v.CreatedAt, v.UpdatedAt = now, now

@@ -11,6 +11,9 @@ import (
 
 // SaveProgress upserts a user's position in a video.
 func (db *DB) SaveProgress(ctx context.Context, p *ginflix.WatchProgress) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
 	p.UpdatedAt = db.Now()
 	_, err := db.write.ExecContext(ctx, `INSERT INTO watch_progress (user_id, video_id, position, duration, completed, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)
@@ -44,6 +47,9 @@ func (db *DB) Progress(ctx context.Context, userID, videoID string) (*ginflix.Wa
 
 // ContinueWatching lists unfinished videos, most recently watched first.
 func (db *DB) ContinueWatching(ctx context.Context, userID string, limit int) ([]*ginflix.WatchProgress, error) {
+	if limit <= 0 {
+		limit = ginflix.DefaultContinueWatching
+	}
 	rows, err := db.read.QueryContext(ctx, `SELECT user_id, video_id, position, duration, completed, updated_at
 		FROM watch_progress WHERE user_id = ? AND completed = 0 ORDER BY updated_at DESC, video_id DESC LIMIT ?`, userID, limit)
 	if err != nil {
@@ -66,6 +72,7 @@ func (db *DB) AppendEvents(ctx context.Context, events []ginflix.PlaybackEvent) 
 	if len(events) == 0 {
 		return nil
 	}
+	now := db.Now()
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO playback_events
 			(id, session_id, user_id, video_id, type, position, rung, value, detail, country, at)
@@ -79,6 +86,10 @@ func (db *DB) AppendEvents(ctx context.Context, events []ginflix.PlaybackEvent) 
 			if e.ID == "" {
 				e.ID = ginflix.NewID()
 			}
+			if e.At.IsZero() {
+				e.At = now
+			}
+			e.At = e.At.UTC().Truncate(time.Millisecond)
 			if _, err := stmt.ExecContext(ctx, e.ID, e.SessionID, e.UserID, e.VideoID, e.Type, e.Position,
 				e.Rung, e.Value, e.Detail, e.Country, ms(e.At)); err != nil {
 				return err

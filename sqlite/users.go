@@ -69,6 +69,9 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*ginflix.User, err
 
 // UpdateUser changes the set fields of a user.
 func (db *DB) UpdateUser(ctx context.Context, id string, up ginflix.UserUpdate) (*ginflix.User, error) {
+	if err := up.Validate(); err != nil {
+		return nil, err
+	}
 	var u *ginflix.User
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error

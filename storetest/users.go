@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -110,6 +112,21 @@ func testProgress(t *testing.T, open Opener) {
 	if len(list) != 1 {
 		t.Fatalf("limit ignored: %d", len(list))
 	}
+	for i := range ginflix.DefaultContinueWatching + 5 {
+		must(t, s.SaveProgress(ctx(t), &ginflix.WatchProgress{UserID: "many", VideoID: fmt.Sprint("v", i), Position: 1}))
+	}
+	list, err = s.ContinueWatching(ctx(t), "many", 0)
+	must(t, err)
+	if len(list) != ginflix.DefaultContinueWatching {
+		t.Fatalf("no limit: %d entries, want the default %d", len(list), ginflix.DefaultContinueWatching)
+	}
+	for _, bad := range []ginflix.WatchProgress{
+		{VideoID: a.ID, Position: 1}, {UserID: "u1", Position: 1},
+		{UserID: "u1", VideoID: a.ID, Position: -1}, {UserID: "u1", VideoID: a.ID, Position: math.NaN()},
+		{UserID: "u1", VideoID: a.ID, Position: 1, Duration: math.Inf(1)},
+	} {
+		wantCode(t, s.SaveProgress(ctx(t), &bad), ginflix.EINVALID)
+	}
 }
 
 func testEvents(t *testing.T, open Opener) {
@@ -128,6 +145,16 @@ func testEvents(t *testing.T, open Opener) {
 	e.Rung, e.Value, e.Detail, e.Country = "720p", 1.5, "auto", "FR"
 	must(t, s.AppendEvents(ctx(t), []ginflix.PlaybackEvent{e}))
 	must(t, s.AppendEvents(ctx(t), nil))
+	unstamped := []ginflix.PlaybackEvent{{SessionID: "s3", UserID: "u1", VideoID: "v1", Type: ginflix.EventEnd}}
+	must(t, s.AppendEvents(ctx(t), unstamped))
+	if unstamped[0].ID == "" {
+		t.Fatal("AppendEvents did not write the new id back")
+	}
+	got3, err := s.SessionEvents(ctx(t), "s3")
+	must(t, err)
+	if len(got3) != 1 || !got3[0].At.Equal(clock.Now()) || got3[0].ID != unstamped[0].ID {
+		t.Fatalf("an event without a time is stamped with the store's clock: %+v", got3)
+	}
 
 	got, err := s.SessionEvents(ctx(t), "s1")
 	must(t, err)
@@ -148,7 +175,7 @@ func testEvents(t *testing.T, open Opener) {
 	}
 	n, err := s.DeleteEventsBefore(ctx(t), t0.Add(time.Minute))
 	must(t, err)
-	if n != 3 {
+	if n != 4 {
 		t.Fatalf("DeleteEventsBefore removed %d, want 3", n)
 	}
 	got, err = s.SessionEvents(ctx(t), "s2")

@@ -72,6 +72,14 @@ func testVideos(t *testing.T, open Opener) {
 	t.Run("Invalid", func(t *testing.T) {
 		wantCode(t, s.CreateVideo(ctx(t), &ginflix.Video{Title: " ", Status: ginflix.StatusReady}), ginflix.EINVALID)
 		wantCode(t, s.CreateVideo(ctx(t), &ginflix.Video{Title: "x", Status: "bogus"}), ginflix.EINVALID)
+		wantCode(t, s.CreateVideo(ctx(t), &ginflix.Video{ID: "../etc", Title: "x", Status: ginflix.StatusReady}), ginflix.EINVALID)
+		v := &ginflix.Video{ID: ginflix.NewID(), Title: "Given id", Status: ginflix.StatusReady}
+		want := v.ID
+		must(t, s.CreateVideo(ctx(t), v))
+		if v.ID != want {
+			t.Fatalf("a valid given id was replaced: %q", v.ID)
+		}
+		wantCode(t, s.CreateVideo(ctx(t), &ginflix.Video{ID: want, Title: "Twin", Status: ginflix.StatusReady}), ginflix.ECONFLICT)
 	})
 
 	t.Run("NotFound", func(t *testing.T) {
@@ -288,7 +296,7 @@ func testSearch(t *testing.T, open Opener) {
 		{"œuvre", []string{"C++ et Go: l'œuvre"}},
 		{"go", []string{"C++ et Go: l'œuvre"}},
 		{"statique\"", []string{"Électricité statique"}},
-		{`"*( -:^ )`, nil},  // no words at all: no filter
+		{`"*( -:^ )`, nil},   // no words at all: no filter
 		{`NEAR OR AND`, nil}, // FTS operators are plain words here
 		{"s'accumulent", []string{"Électricité statique"}},
 		{"sciences", []string{"C++ et Go: l'œuvre", "Jardinage", "Cuisine du monde", "Le Moteur électrique", "Électricité statique"}},
