@@ -280,7 +280,8 @@ type VideoStore interface {
 	DeleteVideo(ctx context.Context, id string) error
 	// FindVideos returns a page in the filter's order and the cursor of the
 	// next page ("" at the end). Keyset pagination: pages stay correct
-	// while videos are added.
+	// while videos are added. Listed videos leave Renditions nil: a list
+	// shows cards, and the ladder is read with Video.
 	FindVideos(ctx context.Context, f VideoFilter) ([]*Video, string, error)
 	// Categories lists categories with their counts of playable videos
 	// (all videos when playableOnly is false), by name.

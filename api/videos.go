@@ -23,7 +23,7 @@ type videoJSON struct {
 	Duration    float64         `json:"duration"`
 	Width       int             `json:"width"`
 	Height      int             `json:"height"`
-	Renditions  []renditionJSON `json:"renditions"`
+	Renditions  []renditionJSON `json:"renditions,omitempty"` // with one video, not in lists
 	Views       int64           `json:"views"`
 	Error       string          `json:"error,omitempty"`
 	CreatedAt   time.Time       `json:"createdAt"`
@@ -45,10 +45,12 @@ func toVideoJSON(v *ginflix.Video) videoJSON {
 		Language: v.Language, Status: string(v.Status), Published: v.Published, Duration: v.Duration,
 		Width: v.Width, Height: v.Height, Views: v.Views, Error: v.Error,
 		CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, PublishedAt: v.PublishedAt,
-		Renditions: make([]renditionJSON, len(v.Renditions)),
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}
+	}
+	if v.Renditions != nil {
+		out.Renditions = make([]renditionJSON, len(v.Renditions))
 	}
 	for i, r := range v.Renditions {
 		out.Renditions[i] = renditionJSON{Name: r.Name, Width: r.Width, Height: r.Height, Bandwidth: r.Bandwidth, FrameRate: r.FrameRate}

@@ -340,7 +340,7 @@ func (db *DB) FindVideos(ctx context.Context, f ginflix.VideoFilter) ([]*ginflix
 		filter = bson.D{{Key: "$and", Value: and}}
 	}
 	docs, err := findAll[videoDoc](ctx, db.videos, filter,
-		options.Find().SetSort(order).SetLimit(int64(f.Limit+1)))
+		options.Find().SetSort(order).SetLimit(int64(f.Limit+1)).SetProjection(bson.D{{Key: "renditions", Value: 0}}))
 	if err != nil {
 		return nil, "", err
 	}
@@ -351,6 +351,7 @@ func (db *DB) FindVideos(ctx context.Context, f ginflix.VideoFilter) ([]*ginflix
 	out := make([]*ginflix.Video, len(docs))
 	for i := range docs {
 		out[i] = docs[i].video()
+		out[i].Renditions = nil
 	}
 	next := ""
 	if more {

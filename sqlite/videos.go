@@ -107,51 +107,24 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const renditionsQuery = `SELECT video_seq, name, width, height, bandwidth, average_bandwidth, codecs,
-	frame_rate, playlist_key FROM video_renditions WHERE video_seq IN (SELECT value FROM json_each(?))
-	ORDER BY video_seq, position`
-
-// preparedQuerier runs renditionsQuery through the statement cache.
-type preparedQuerier struct{ db *DB }
-
-func (p preparedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	stmt, err := p.db.readStmt(ctx, query)
+// loadRenditions reads the ladder of the video at seq, in rung order.
+func loadRenditions(ctx context.Context, q querier, seq int64) ([]ginflix.Rendition, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, width, height, bandwidth, average_bandwidth, codecs,
+		frame_rate, playlist_key FROM video_renditions WHERE video_seq = ? ORDER BY position`, seq)
 	if err != nil {
 		return nil, err
 	}
-	return stmt.QueryContext(ctx, args...)
-}
-
-// loadRenditions fills the renditions of videos (whose seqs are given) in
-// one query.
-func loadRenditions(ctx context.Context, q querier, videos []*ginflix.Video, seqs []int64) error {
-	if len(videos) == 0 {
-		return nil
-	}
-	bySeq := make(map[int64]*ginflix.Video, len(videos))
-	for i, v := range videos {
-		bySeq[seqs[i]] = v
-	}
-	list, _ := json.Marshal(seqs)
-	rows, err := q.QueryContext(ctx, renditionsQuery, string(list))
-	if err != nil {
-		return err
-	}
 	defer rows.Close()
+	out := []ginflix.Rendition{}
 	for rows.Next() {
-		var (
-			seq int64
-			r   ginflix.Rendition
-		)
-		if err := rows.Scan(&seq, &r.Name, &r.Width, &r.Height, &r.Bandwidth, &r.AverageBandwidth, &r.Codecs,
+		var r ginflix.Rendition
+		if err := rows.Scan(&r.Name, &r.Width, &r.Height, &r.Bandwidth, &r.AverageBandwidth, &r.Codecs,
 			&r.FrameRate, &r.PlaylistKey); err != nil {
-			return err
+			return nil, err
 		}
-		if v := bySeq[seq]; v != nil {
-			v.Renditions = append(v.Renditions, r)
-		}
+		out = append(out, r)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 // videoByID reads one whole video through q (the read pool or a transaction).
@@ -166,7 +139,7 @@ func videoByID(ctx context.Context, q interface {
 	} else if err != nil {
 		return nil, 0, err
 	}
-	if err := loadRenditions(ctx, q, []*ginflix.Video{v}, []int64{seq}); err != nil {
+	if v.Renditions, err = loadRenditions(ctx, q, seq); err != nil {
 		return nil, 0, err
 	}
 	return v, seq, nil
@@ -352,9 +325,8 @@ func (db *DB) FindVideos(ctx context.Context, f ginflix.VideoFilter) ([]*ginflix
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	rows.Close()
-	if err := loadRenditions(ctx, preparedQuerier{db}, videos, seqs); err != nil {
-		return nil, "", err
+	for _, v := range videos {
+		v.Renditions = nil // lists leave the ladder out
 	}
 	if len(videos) <= f.Limit {
 		return videos, "", nil

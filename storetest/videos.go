@@ -55,6 +55,15 @@ func testVideos(t *testing.T, open Opener) {
 		if got.CreatedAt.Location() != time.UTC {
 			t.Fatalf("times must come back in UTC, got %v", got.CreatedAt.Location())
 		}
+		listed, _, err := s.FindVideos(ctx(t), ginflix.VideoFilter{Query: "electricite"})
+		must(t, err)
+		if len(listed) != 1 || listed[0].Renditions != nil {
+			t.Fatalf("a listed video carries no ladder: %+v", listed)
+		}
+		listed[0].Renditions = got.Renditions
+		if !reflect.DeepEqual(listed[0], got) {
+			t.Fatalf("listed video differs from Video():\n%+v\n%+v", listed[0], got)
+		}
 	})
 
 	t.Run("Empty", func(t *testing.T) {
