@@ -33,6 +33,21 @@ type PlaybackEvent struct {
 	At        time.Time         `json:"at"`
 }
 
+// PrepareEvents assigns missing ids and stamps missing times with now, at
+// the millisecond both stores keep.
+func PrepareEvents(events []PlaybackEvent, now time.Time) {
+	for i := range events {
+		e := &events[i]
+		if e.ID == "" {
+			e.ID = NewID()
+		}
+		if e.At.IsZero() {
+			e.At = now
+		}
+		e.At = e.At.UTC().Truncate(time.Millisecond)
+	}
+}
+
 // EventStore keeps raw playback events for a bounded retention.
 type EventStore interface {
 	// AppendEvents stores a batch, assigning missing IDs (written back into

@@ -48,6 +48,21 @@ func (u *User) Validate() error {
 	return (&UserUpdate{Name: &u.Name}).Validate()
 }
 
+// PrepareCreate validates a new account and fills its id and timestamps.
+func (u *User) PrepareCreate(now time.Time) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if u.ID == "" {
+		u.ID = NewID()
+	}
+	if u.Roles == nil {
+		u.Roles = []string{}
+	}
+	u.CreatedAt, u.UpdatedAt = now, now
+	return nil
+}
+
 // UserUpdate lists the fields to change; nil means unchanged.
 type UserUpdate struct {
 	Name         *string
@@ -66,6 +81,27 @@ func (u *UserUpdate) Validate() error {
 		u.Name = &name
 	}
 	return nil
+}
+
+// Apply copies the set fields of up onto u and validates the result.
+func (up UserUpdate) Apply(u *User, now time.Time) error {
+	if err := up.Validate(); err != nil {
+		return err
+	}
+	if up.Name != nil {
+		u.Name = *up.Name
+	}
+	if up.Roles != nil {
+		u.Roles = *up.Roles
+	}
+	if up.PasswordHash != nil {
+		u.PasswordHash = *up.PasswordHash
+	}
+	if up.Disabled != nil {
+		u.Disabled = *up.Disabled
+	}
+	u.UpdatedAt = now
+	return u.Validate()
 }
 
 // UserStore keeps the built-in provider's accounts.

@@ -107,6 +107,26 @@ func (v *Video) Validate() error {
 	return nil
 }
 
+// PrepareCreate validates a new video and fills what a store assigns: the
+// id when empty, timestamps, the publication time, empty lists.
+func (v *Video) PrepareCreate(now time.Time) error {
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	if v.ID == "" {
+		v.ID = NewID()
+	}
+	v.CreatedAt, v.UpdatedAt = now, now
+	if v.Published && v.PublishedAt == nil {
+		t := now
+		v.PublishedAt = &t
+	}
+	if v.Renditions == nil {
+		v.Renditions = []Rendition{}
+	}
+	return nil
+}
+
 // NormalizeTags trims, lowercases and de-duplicates tags, keeping their order.
 func NormalizeTags(in []string) ([]string, error) {
 	out := make([]string, 0, len(in))

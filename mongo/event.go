@@ -30,17 +30,10 @@ func (db *DB) AppendEvents(ctx context.Context, events []ginflix.PlaybackEvent) 
 	if len(events) == 0 {
 		return nil
 	}
-	now := db.now()
+	ginflix.PrepareEvents(events, db.now())
 	docs := make([]any, len(events))
 	for i := range events {
 		e := &events[i]
-		if e.ID == "" {
-			e.ID = ginflix.NewID()
-		}
-		if e.At.IsZero() {
-			e.At = now
-		}
-		e.At = e.At.UTC().Truncate(time.Millisecond)
 		docs[i] = &eventDoc{
 			ID: e.ID, SessionID: e.SessionID, UserID: e.UserID, VideoID: e.VideoID, Type: string(e.Type),
 			Position: e.Position, Rung: e.Rung, Value: e.Value, Detail: e.Detail, Country: e.Country, At: e.At,

@@ -39,15 +39,10 @@ func (d *userDoc) user() *ginflix.User {
 
 // CreateUser validates and stores u; ECONFLICT when its email is taken.
 func (db *DB) CreateUser(ctx context.Context, u *ginflix.User) error {
-	if err := u.Validate(); err != nil {
+	now := db.now()
+	if err := u.PrepareCreate(now); err != nil {
 		return err
 	}
-	if u.ID == "" {
-		u.ID = ginflix.NewID()
-	}
-	now := db.now()
-	u.CreatedAt, u.UpdatedAt = now, now
-	u.Roles = nonNil(u.Roles)
 	_, err := db.users.InsertOne(ctx, &userDoc{
 		ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, PasswordHash: u.PasswordHash,
 		Disabled: u.Disabled, CreatedAt: now, UpdatedAt: now,

@@ -108,22 +108,10 @@ func (d *videoDoc) video() *ginflix.Video {
 // CreateVideo validates and stores v, assigning its ID when empty and its
 // timestamps.
 func (db *DB) CreateVideo(ctx context.Context, v *ginflix.Video) error {
-	if err := v.Validate(); err != nil {
+	if err := v.PrepareCreate(db.now()); err != nil {
 		return err
 	}
-	if v.ID == "" {
-		v.ID = ginflix.NewID()
-	}
-	now := db.now()
-	v.CreatedAt, v.UpdatedAt = now, now
-	if v.Published && v.PublishedAt == nil {
-		t := now
-		v.PublishedAt = &t
-	}
 	v.PublishedAt = msPtr(v.PublishedAt)
-	if v.Renditions == nil {
-		v.Renditions = []ginflix.Rendition{}
-	}
 	d := toVideoDoc(v)
 	d.Version = 1
 	if _, err := db.videos.InsertOne(ctx, d); err != nil {

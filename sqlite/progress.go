@@ -72,7 +72,7 @@ func (db *DB) AppendEvents(ctx context.Context, events []ginflix.PlaybackEvent) 
 	if len(events) == 0 {
 		return nil
 	}
-	now := db.Now()
+	ginflix.PrepareEvents(events, db.Now())
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO playback_events
 			(id, session_id, user_id, video_id, type, position, rung, value, detail, country, at)
@@ -83,13 +83,6 @@ func (db *DB) AppendEvents(ctx context.Context, events []ginflix.PlaybackEvent) 
 		defer stmt.Close()
 		for i := range events {
 			e := &events[i]
-			if e.ID == "" {
-				e.ID = ginflix.NewID()
-			}
-			if e.At.IsZero() {
-				e.At = now
-			}
-			e.At = e.At.UTC().Truncate(time.Millisecond)
 			if _, err := stmt.ExecContext(ctx, e.ID, e.SessionID, e.UserID, e.VideoID, e.Type, e.Position,
 				e.Rung, e.Value, e.Detail, e.Country, ms(e.At)); err != nil {
 				return err

@@ -30,17 +30,10 @@ func scanUser(row scanner) (*ginflix.User, error) {
 
 // CreateUser stores u; ECONFLICT when the email is taken.
 func (db *DB) CreateUser(ctx context.Context, u *ginflix.User) error {
-	if err := u.Validate(); err != nil {
+	now := db.Now()
+	if err := u.PrepareCreate(now); err != nil {
 		return err
 	}
-	if u.ID == "" {
-		u.ID = ginflix.NewID()
-	}
-	if u.Roles == nil {
-		u.Roles = []string{}
-	}
-	now := db.Now()
-	u.CreatedAt, u.UpdatedAt = now, now
 	_, err := db.write.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (`+placeholders(8)+`)`,
 		u.ID, u.Email, u.Name, encodeStrings(u.Roles), u.PasswordHash, u.Disabled, ms(now), ms(now))
 	if isUniqueViolation(err) {
@@ -69,9 +62,6 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*ginflix.User, err
 
 // UpdateUser changes the set fields of a user.
 func (db *DB) UpdateUser(ctx context.Context, id string, up ginflix.UserUpdate) (*ginflix.User, error) {
-	if err := up.Validate(); err != nil {
-		return nil, err
-	}
 	var u *ginflix.User
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -81,22 +71,9 @@ func (db *DB) UpdateUser(ctx context.Context, id string, up ginflix.UserUpdate) 
 		} else if err != nil {
 			return err
 		}
-		if up.Name != nil {
-			u.Name = *up.Name
-		}
-		if up.Roles != nil {
-			u.Roles = *up.Roles
-		}
-		if up.PasswordHash != nil {
-			u.PasswordHash = *up.PasswordHash
-		}
-		if up.Disabled != nil {
-			u.Disabled = *up.Disabled
-		}
-		if err := u.Validate(); err != nil {
+		if err := up.Apply(u, db.Now()); err != nil {
 			return err
 		}
-		u.UpdatedAt = db.Now()
 		_, err = tx.ExecContext(ctx, `UPDATE users SET name = ?, roles = ?, password_hash = ?, disabled = ?, updated_at = ? WHERE id = ?`,
 			u.Name, encodeStrings(u.Roles), u.PasswordHash, u.Disabled, ms(u.UpdatedAt), id)
 		return err

@@ -55,22 +55,8 @@ func scanVideo(row scanner, seq *int64) (*ginflix.Video, error) {
 
 // CreateVideo stores v, assigning its id and timestamps.
 func (db *DB) CreateVideo(ctx context.Context, v *ginflix.Video) error {
-	if err := v.Validate(); err != nil {
+	if err := v.PrepareCreate(db.Now()); err != nil {
 		return err
-	}
-	if v.ID == "" {
-		v.ID = ginflix.NewID()
-	}
-	now := db.Now()
-	v.CreatedAt, v.UpdatedAt = now, now
-	if v.Published && v.PublishedAt == nil {
-		v.PublishedAt = &now
-	}
-	if v.Tags == nil {
-		v.Tags = []string{}
-	}
-	if v.Renditions == nil {
-		v.Renditions = []ginflix.Rendition{}
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		var seq int64
