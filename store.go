@@ -11,6 +11,7 @@ type Store interface {
 	VideoStore
 	UserStore
 	ProgressStore
+	MyListStore
 	EventStore
 	JobStore
 	// Ping checks the database answers, for readiness.

@@ -28,6 +28,7 @@ const (
 	colProgress = "watch_progress"
 	colEvents   = "playback_events"
 	colJobs     = "jobs"
+	colMyList   = "my_list"
 )
 
 // DB is a ginflix.Store on one MongoDB database.
@@ -39,7 +40,7 @@ type DB struct {
 	client *mongo.Client
 	db     *mongo.Database
 
-	videos, users, progress, events, jobs *mongo.Collection
+	videos, users, progress, events, jobs, myList *mongo.Collection
 
 	// ferret is set when the server is FerretDB. FerretDB v1 runs a
 	// conditional update (findAndModify, updateOne with a filter, $inc) as a
@@ -86,6 +87,7 @@ func (db *DB) init(ctx context.Context) error {
 	db.progress = db.db.Collection(colProgress)
 	db.events = db.db.Collection(colEvents)
 	db.jobs = db.db.Collection(colJobs)
+	db.myList = db.db.Collection(colMyList)
 	return db.createIndexes(ctx)
 }
 
@@ -120,6 +122,10 @@ func (db *DB) createIndexes(ctx context.Context) error {
 		}},
 		{db.progress, []mongo.IndexModel{
 			index("continue", false, asc("user_id"), asc("completed"), desc("updated_at")),
+			index("video", false, asc("video_id")),
+		}},
+		{db.myList, []mongo.IndexModel{
+			index("recent", false, asc("user_id"), desc("added_at"), desc("video_id")),
 			index("video", false, asc("video_id")),
 		}},
 		{db.events, []mongo.IndexModel{

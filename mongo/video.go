@@ -214,7 +214,7 @@ func (db *DB) DeleteVideo(ctx context.Context, id string) error {
 	// Sweep dependents even when the video was already gone, so that a
 	// delete interrupted half-way is finished by the next one.
 	byVideo := bson.D{{Key: "video_id", Value: id}}
-	for _, c := range []*mongo.Collection{db.progress, db.jobs, db.events} {
+	for _, c := range []*mongo.Collection{db.progress, db.myList, db.jobs, db.events} {
 		if _, err := c.DeleteMany(ctx, byVideo); err != nil {
 			return wrap(err)
 		}

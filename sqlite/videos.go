@@ -186,6 +186,7 @@ func (db *DB) DeleteVideo(ctx context.Context, id string) error {
 		}
 		for _, q := range []string{
 			`DELETE FROM watch_progress WHERE video_id = ?`,
+			`DELETE FROM my_list WHERE video_id = ?`,
 			`DELETE FROM playback_events WHERE video_id = ?`,
 			`DELETE FROM jobs WHERE video_id = ?`,
 		} {

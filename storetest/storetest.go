@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Categories", func(t *testing.T) { testCategories(t, open) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("Progress", func(t *testing.T) { testProgress(t, open) })
+	t.Run("MyList", func(t *testing.T) { testMyList(t, open) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open) })
 }

@@ -110,6 +110,15 @@ CREATE TABLE watch_progress (
 CREATE INDEX watch_progress_recent ON watch_progress (user_id, completed, updated_at DESC);
 CREATE INDEX watch_progress_video ON watch_progress (video_id);
 
+CREATE TABLE my_list (
+	user_id  TEXT    NOT NULL,
+	video_id TEXT    NOT NULL,
+	added_at INTEGER NOT NULL,
+	PRIMARY KEY (user_id, video_id)
+) WITHOUT ROWID;
+CREATE INDEX my_list_recent ON my_list (user_id, added_at DESC, video_id DESC);
+CREATE INDEX my_list_video ON my_list (video_id);
+
 CREATE TABLE playback_events (
 	id         TEXT    PRIMARY KEY,
 	session_id TEXT    NOT NULL,
