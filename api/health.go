@@ -49,3 +49,15 @@ func (s *server) handleReady(w http.ResponseWriter, r *http.Request) {
 func (s *server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.Metrics.Handler().ServeHTTP(w, r)
 }
+
+// handleConfig tells the web apps where to sign in and stream from.
+func (s *server) handleConfig(w http.ResponseWriter, r *http.Request) {
+	c := s.Public
+	if c.Scopes == nil {
+		c.Scopes = []string{}
+	}
+	c.PublicCatalog, c.ManagesUsers = s.PublicCatalog, s.ManagesUsers
+	c.ProductName = s.productName()
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSON(w, http.StatusOK, c)
+}

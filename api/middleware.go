@@ -2,6 +2,10 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -119,13 +123,55 @@ func (s *server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// decodeID reads the {id} path value and checks its shape.
-func decodeID(r *http.Request) (string, error) {
-	id := r.PathValue("id")
+// pathID reads an id path value ({id}, {videoId}) and checks its shape.
+func pathID(r *http.Request, name string) (string, error) {
+	id := r.PathValue(name)
 	if !ginflix.ValidID(id) {
-		return "", ginflix.InvalidParam("id", "%q is not a valid id.", id)
+		return "", ginflix.InvalidParam(name, "%q is not a valid id.", id)
 	}
 	return id, nil
+}
+
+// maxBody bounds JSON request bodies: metadata, not media.
+const maxBody = 64 << 10
+
+// decodeJSON reads one JSON object into v, refusing unknown fields, other
+// content types, trailing data and bodies over maxBody.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return ginflix.InvalidParam("body", "Send JSON (Content-Type: application/json), not %s.", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &ginflix.Error{Code: ginflix.ETOOLARGE, Param: "body", Message: fmt.Sprintf("The body is larger than %d bytes.", maxBody)}
+		}
+		return ginflix.InvalidParam("body", "The body is not the JSON expected: %s.", jsonProblem(err))
+	}
+	if dec.More() {
+		return ginflix.InvalidParam("body", "The body holds more than one JSON value.")
+	}
+	return nil
+}
+
+// jsonProblem phrases a decoding error without echoing the body back.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("syntax error at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	case errors.Is(err, io.EOF):
+		return "it is empty"
+	default:
+		return "it cannot be read"
+	}
 }
 
 func levelFor(status int) slog.Level {

@@ -2,27 +2,48 @@ package api
 
 import "net/http"
 
-// route is one endpoint; the list below is the whole API surface, and the
-// OpenAPI test checks the document describes each of them.
+// route is one endpoint with who may call it; this list is the whole API
+// surface, and the OpenAPI test checks the document describes each route.
 type route struct {
 	method  string
 	path    string
+	access  access
 	handler http.Handler
 }
 
 func (r route) pattern() string { return r.method + " " + r.path }
 
 func (s *server) routes() []route {
+	h := func(f http.HandlerFunc) http.Handler { return f }
 	return []route{
-		{"GET", "/health", http.HandlerFunc(s.handleHealth)},
-		{"GET", "/ready", http.HandlerFunc(s.handleReady)},
-		{"GET", "/api/health", http.HandlerFunc(s.handleReady)},
-		{"GET", "/metrics", http.HandlerFunc(s.handleMetrics)},
-		{"GET", "/api/openapi.json", http.HandlerFunc(handleOpenAPI)},
+		{"GET", "/health", public, h(s.handleHealth)},
+		{"GET", "/ready", public, h(s.handleReady)},
+		{"GET", "/api/health", public, h(s.handleReady)},
+		{"GET", "/metrics", public, h(s.handleMetrics)},
+		{"GET", "/api/openapi.json", public, h(handleOpenAPI)},
+		{"GET", "/api/config", public, h(s.handleConfig)},
 
-		{"GET", "/api/videos", http.HandlerFunc(s.handleListVideos)},
-		{"GET", "/api/videos/{id}", http.HandlerFunc(s.handleGetVideo)},
-		{"GET", "/api/categories", http.HandlerFunc(s.handleCategories)},
+		{"GET", "/api/videos", catalog, h(s.handleListVideos)},
+		{"GET", "/api/videos/{id}", catalog, h(s.handleGetVideo)},
+		{"GET", "/api/categories", catalog, h(s.handleCategories)},
+
+		{"GET", "/api/me", user, h(s.handleMe)},
+		{"GET", "/api/me/progress/{videoId}", user, h(s.handleGetProgress)},
+		{"PUT", "/api/me/progress/{videoId}", user, h(s.handlePutProgress)},
+		{"GET", "/api/me/continue", user, h(s.handleContinue)},
+		{"GET", "/api/me/list", user, h(s.handleMyList)},
+		{"GET", "/api/me/list/{videoId}", user, h(s.handleGetListEntry)},
+		{"PUT", "/api/me/list/{videoId}", user, h(s.handlePutListEntry)},
+		{"DELETE", "/api/me/list/{videoId}", user, h(s.handleDeleteListEntry)},
+
+		{"GET", "/api/admin/videos", admin, h(s.handleAdminListVideos)},
+		{"GET", "/api/admin/videos/{id}", admin, h(s.handleAdminGetVideo)},
+		{"PATCH", "/api/admin/videos/{id}", admin, h(s.handleAdminPatchVideo)},
+		{"DELETE", "/api/admin/videos/{id}", admin, h(s.handleAdminDeleteVideo)},
+
+		{"GET", "/api/admin/users", admin, h(s.handleAdminListUsers)},
+		{"POST", "/api/admin/users", admin, h(s.handleAdminCreateUser)},
+		{"PATCH", "/api/admin/users/{id}", admin, h(s.handleAdminPatchUser)},
 	}
 }
 

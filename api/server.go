@@ -34,6 +34,28 @@ type Deps struct {
 	// CatalogCacheTTL is how long catalogue answers are reused; 0 turns
 	// the cache off.
 	CatalogCacheTTL time.Duration
+
+	Verifier TokenVerifier
+	// Public is what GET /api/config tells the web apps.
+	Public PublicConfig
+	// PublicCatalog lets anonymous callers read the catalogue.
+	PublicCatalog bool
+	// AdminRole and ViewerRole name the roles in messages.
+	AdminRole, ViewerRole string
+	// ManagesUsers is true with the built-in provider: accounts live in
+	// Store. With Keycloak the identity provider manages them.
+	ManagesUsers bool
+}
+
+// PublicConfig is the configuration the web apps need, none of it secret.
+type PublicConfig struct {
+	ProductName   string   `json:"productName"`
+	Issuer        string   `json:"issuer"`
+	ClientID      string   `json:"clientId"`
+	Scopes        []string `json:"scopes"`
+	StreamerURL   string   `json:"streamerUrl"`
+	PublicCatalog bool     `json:"publicCatalog"`
+	ManagesUsers  bool     `json:"managesUsers"`
 }
 
 // server holds the dependencies handlers close over.
@@ -50,7 +72,7 @@ func NewServer(d Deps) http.Handler {
 		s.cache = newPageCache(d.CatalogCacheTTL, 4096)
 	}
 	for _, rt := range s.routes() {
-		s.mux.Handle(rt.pattern(), rt.handler)
+		s.mux.Handle(rt.pattern(), s.guard(rt.access, rt.handler))
 	}
 	// Unmatched requests still get JSON: 404, or 405 with Allow.
 	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))

@@ -16,18 +16,27 @@ import (
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
 	"github.com/ginflix/ginflix/filesystem"
+	"github.com/ginflix/ginflix/oidc"
+	"github.com/ginflix/ginflix/oidc/oidctest"
 	"github.com/ginflix/ginflix/prometheus"
 	"github.com/ginflix/ginflix/sqlite"
 )
 
 type fixture struct {
-	srv   *httptest.Server
-	store *sqlite.DB
+	srv     *httptest.Server
+	store   *sqlite.DB
+	objects *filesystem.Store
+	iss     *oidctest.Issuer
+	// viewer is the token f.get sends: a signed-in user.
+	viewer string
+	admin  string
 }
 
-func newFixture(t *testing.T) *fixture { return newCachedFixture(t, 0) }
+type option func(*api.Deps)
 
-func newCachedFixture(t *testing.T, ttl time.Duration) *fixture {
+func withCache(ttl time.Duration) option { return func(d *api.Deps) { d.CatalogCacheTTL = ttl } }
+
+func newFixture(t *testing.T, opts ...option) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "ginflix.db"))
@@ -39,18 +48,30 @@ func newCachedFixture(t *testing.T, ttl time.Duration) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := api.NewServer(api.Deps{
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Store:   store,
-		Objects: objects,
-		Metrics: prometheus.New("test"),
-		Version: "test",
-
-		CatalogCacheTTL: ttl,
-	})
-	srv := httptest.NewServer(h)
+	iss := oidctest.NewIssuer(t)
+	verifier, err := oidc.NewVerifier(oidc.Config{Issuer: iss.URL, Audience: iss.Audience, AdminRole: ginflix.RoleAdmin, ViewerRole: ginflix.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := api.Deps{
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store:        store,
+		Objects:      objects,
+		Metrics:      prometheus.New("test"),
+		Version:      "test",
+		Verifier:     verifier,
+		AdminRole:    ginflix.RoleAdmin,
+		ViewerRole:   ginflix.RoleViewer,
+		ManagesUsers: true,
+		Public:       api.PublicConfig{Issuer: iss.URL, ClientID: "ginflix-web", Scopes: []string{"openid", "profile", "email", "offline_access"}, StreamerURL: "http://127.0.0.1:9/stream"},
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	srv := httptest.NewServer(api.NewServer(d))
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, store: store}
+	return &fixture{srv: srv, store: store, objects: objects, iss: iss,
+		viewer: iss.Token("viewer-1", ginflix.RoleViewer), admin: iss.Token("admin-1", ginflix.RoleAdmin)}
 }
 
 func (f *fixture) add(t *testing.T, v *ginflix.Video) *ginflix.Video {
@@ -64,24 +85,41 @@ func (f *fixture) add(t *testing.T, v *ginflix.Video) *ginflix.Video {
 	return v
 }
 
+// get calls the API as a signed-in viewer.
 func (f *fixture) get(t *testing.T, method, path string, into any) *http.Response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, f.srv.URL+path, nil)
+	return f.do(t, method, path, f.viewer, "", into)
+}
+
+// do calls the API with token ("" for none) and a JSON body ("" for none).
+func (f *fixture) do(t *testing.T, method, path, token, body string, into any) *http.Response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, f.srv.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
+	raw, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if into != nil && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(body, into); err != nil {
-			t.Fatalf("%s %s: %v in %q", method, path, err, body)
+		if err := json.Unmarshal(raw, into); err != nil {
+			t.Fatalf("%s %s: %v in %q", method, path, err, raw)
 		}
 	}
 	return res
@@ -332,7 +370,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 }
 
 func TestCatalogCache(t *testing.T) {
-	f := newCachedFixture(t, time.Hour)
+	f := newFixture(t, withCache(time.Hour))
 	f.add(t, &ginflix.Video{Title: "Électricité", Published: true})
 	res := f.get(t, "GET", "/api/videos?q=ELECTRI", nil)
 	etag := res.Header.Get("ETag")
@@ -345,6 +383,7 @@ func TestCatalogCache(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", f.srv.URL+"/api/videos?q=electri", nil)
 	req.Header.Set("If-None-Match", etag)
+	req.Header.Set("Authorization", "Bearer "+f.viewer)
 	r304, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

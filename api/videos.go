@@ -113,7 +113,7 @@ func (s *server) handleListVideos(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handleGetVideo(w http.ResponseWriter, r *http.Request) {
-	id, err := decodeID(r)
+	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -1,0 +1,143 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/ginflix/ginflix"
+)
+
+// adminVideoJSON is a video as admins see it: any status, with who
+// uploaded it.
+type adminVideoJSON struct {
+	videoJSON
+	UploaderID string `json:"uploaderId"`
+}
+
+func toAdminVideoJSON(v *ginflix.Video) adminVideoJSON {
+	return adminVideoJSON{videoJSON: toVideoJSON(v), UploaderID: v.UploaderID}
+}
+
+func (s *server) handleAdminListVideos(w http.ResponseWriter, r *http.Request) {
+	f, err := videoFilterFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f.Status = ginflix.VideoStatus(q.Get("status"))
+	f.UploaderID = q.Get("uploader")
+	if p := q.Get("published"); p != "" {
+		b, err := strconv.ParseBool(p)
+		if err != nil {
+			s.writeError(w, r, ginflix.InvalidParam("published", "published must be true or false, got %q.", p))
+			return
+		}
+		f.Published = &b
+	}
+	if err := f.Normalize(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	videos, next, err := s.Store.FindVideos(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := page[adminVideoJSON]{Items: make([]adminVideoJSON, len(videos)), Next: next}
+	for i, v := range videos {
+		out.Items[i] = toAdminVideoJSON(v)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) handleAdminGetVideo(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, err := s.Store.Video(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toAdminVideoJSON(v))
+}
+
+func (s *server) handleAdminPatchVideo(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var body struct {
+		Title       *string   `json:"title"`
+		Description *string   `json:"description"`
+		Tags        *[]string `json:"tags"`
+		Category    *string   `json:"category"`
+		Language    *string   `json:"language"`
+		Published   *bool     `json:"published"`
+	}
+	if err := decodeJSON(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.Published != nil && *body.Published {
+		v, err := s.Store.Video(r.Context(), id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if v.Status != ginflix.StatusReady {
+			s.writeError(w, r, ginflix.Errorf(ginflix.ECONFLICT, "Only a ready video can be published; this one is %s.", v.Status))
+			return
+		}
+	}
+	v, err := s.Store.UpdateVideo(r.Context(), id, ginflix.VideoUpdate{
+		Title: body.Title, Description: body.Description, Tags: body.Tags, Category: body.Category,
+		Language: body.Language, Published: body.Published,
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.cache.invalidate()
+	s.Logger.InfoContext(r.Context(), "video updated", "video_id", id, "by", principal(r).Subject, "request_id", requestIDFrom(r.Context()))
+	writeJSON(w, http.StatusOK, toAdminVideoJSON(v))
+}
+
+// handleAdminDeleteVideo removes the media first, then the record: a
+// failure half-way leaves the video listed, so deleting again finishes the
+// job instead of leaving orphaned objects nobody can find.
+func (s *server) handleAdminDeleteVideo(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, err := s.Store.Video(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if v.SourceKey != "" {
+		if err := s.Objects.Delete(r.Context(), v.SourceKey); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	for _, prefix := range []string{ginflix.HLSPrefix(id), ginflix.ThumbnailPrefix(id)} {
+		if err := s.Objects.DeletePrefix(r.Context(), prefix); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if err := s.Store.DeleteVideo(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.cache.invalidate()
+	s.Logger.InfoContext(r.Context(), "video deleted", "video_id", id, "by", principal(r).Subject, "request_id", requestIDFrom(r.Context()))
+	w.WriteHeader(http.StatusNoContent)
+}
