@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 VERSITYGW_VERSION := v1.8.0
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: run build test test-deps bench check-go clean
+.PHONY: run build test test-deps system-deps bench check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 or newer (https://go.dev/doc/install) and run make again." >&2; exit 1; }
@@ -19,11 +19,15 @@ build: check-go
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ginflix ./cmd/ginflix
 
 ## run: build and start every role on http://127.0.0.1:8080 (data in ./data)
-run: build
+run: build system-deps
 	$(BIN)/ginflix serve
 
+## system-deps: Debian packages Ginflix runs with (FFmpeg)
+system-deps:
+	@scripts/apt-install.sh ffmpeg=ffmpeg ffprobe=ffmpeg
+
 ## test-deps: what the tests need that Go modules do not bring
-test-deps: check-go $(TOOLS)/versitygw
+test-deps: check-go system-deps $(TOOLS)/versitygw
 
 # versitygw (Apache-2.0) is the real S3 server the s3 package is tested against.
 $(TOOLS)/versitygw:

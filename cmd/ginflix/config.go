@@ -35,6 +35,21 @@ type Config struct {
 	S3PathStyle bool
 	S3UseSSL    bool
 
+	// Identity: an external issuer (Keycloak), or the built-in provider.
+	OIDCIssuer             string
+	OIDCAudience           string
+	OIDCClientID           string
+	OIDCRolesClaim         string
+	OIDCRedirectURIs       []string
+	AdminRole              string
+	ViewerRole             string
+	PublicCatalog          bool
+	AutomationClientID     string
+	AutomationClientSecret string
+	AdminEmail             string
+
+	ProductName     string
+	StreamerURL     string
 	MaxUploadSize   int64
 	CatalogCacheTTL time.Duration
 	LogLevel        string
@@ -72,6 +87,19 @@ func (c *Config) settings() []setting {
 		{"s3-secret-key", "GINFLIX_S3_SECRET_KEY", "S3 secret access key", true, (*stringValue)(&c.S3SecretKey)},
 		{"s3-path-style", "GINFLIX_S3_PATH_STYLE", "path-style bucket addressing (Garage, most self-hosted S3); false for virtual-host style", false, (*boolValue)(&c.S3PathStyle)},
 		{"s3-use-ssl", "GINFLIX_S3_USE_SSL", "use TLS to reach S3 when the endpoint has no scheme", false, (*boolValue)(&c.S3UseSSL)},
+		{"oidc-issuer", "GINFLIX_OIDC_ISSUER", "external OpenID issuer URL (Keycloak: https://HOST/realms/ginflix); empty runs the built-in provider at PUBLIC_URL/oidc", false, (*stringValue)(&c.OIDCIssuer)},
+		{"oidc-audience", "GINFLIX_OIDC_AUDIENCE", "audience access tokens must carry", false, (*stringValue)(&c.OIDCAudience)},
+		{"oidc-client-id", "GINFLIX_OIDC_CLIENT_ID", "public client the web apps sign in with (code + PKCE)", false, (*stringValue)(&c.OIDCClientID)},
+		{"oidc-roles-claim", "GINFLIX_OIDC_ROLES_CLAIM", "dotted path of the roles array in access tokens", false, (*stringValue)(&c.OIDCRolesClaim)},
+		{"oidc-redirect-uris", "GINFLIX_OIDC_REDIRECT_URIS", "built-in provider: extra redirect URIs of the web client, comma-separated", false, (*listValue)(&c.OIDCRedirectURIs)},
+		{"admin-role", "GINFLIX_ADMIN_ROLE", "role that administers Ginflix", false, (*stringValue)(&c.AdminRole)},
+		{"viewer-role", "GINFLIX_VIEWER_ROLE", "role that may watch", false, (*stringValue)(&c.ViewerRole)},
+		{"public-catalog", "GINFLIX_PUBLIC_CATALOG", "let anonymous visitors browse the catalogue", false, (*boolValue)(&c.PublicCatalog)},
+		{"automation-client-id", "GINFLIX_AUTOMATION_CLIENT_ID", "built-in provider: confidential client for scripts (client credentials, admin role)", false, (*stringValue)(&c.AutomationClientID)},
+		{"automation-client-secret", "GINFLIX_AUTOMATION_CLIENT_SECRET", "its secret", true, (*stringValue)(&c.AutomationClientSecret)},
+		{"admin-email", "GINFLIX_ADMIN_EMAIL", "built-in provider: email of the admin created on a first start", false, (*stringValue)(&c.AdminEmail)},
+		{"product-name", "GINFLIX_PRODUCT_NAME", "name the web apps show", false, (*stringValue)(&c.ProductName)},
+		{"streamer-url", "GINFLIX_STREAMER_URL", "base URL of the streamer or of a CDN in front of it (default PUBLIC_URL/stream)", false, (*stringValue)(&c.StreamerURL)},
 		{"max-upload-size", "GINFLIX_MAX_UPLOAD_SIZE", "largest accepted upload, e.g. 20GiB, 500MB", false, (*sizeValue)(&c.MaxUploadSize)},
 		{"catalog-cache-ttl", "GINFLIX_CATALOG_CACHE_TTL", "how long catalogue answers are reused (0 turns the cache off)", false, (*durationValue)(&c.CatalogCacheTTL)},
 		{"log-level", "GINFLIX_LOG_LEVEL", "debug, info, warn or error", false, (*stringValue)(&c.LogLevel)},
@@ -88,6 +116,13 @@ func defaultConfig() Config {
 		Storage:         "filesystem",
 		S3Region:        "us-east-1",
 		S3PathStyle:     true,
+		OIDCAudience:    "ginflix",
+		OIDCClientID:    "ginflix-web",
+		OIDCRolesClaim:  "realm_access.roles",
+		AdminRole:       "ginflix-admin",
+		ViewerRole:      "ginflix-user",
+		AdminEmail:      "admin@ginflix.local",
+		ProductName:     "Ginflix",
 		MaxUploadSize:   20 << 30,
 		CatalogCacheTTL: 2 * time.Second,
 		LogLevel:        "info",
@@ -221,6 +256,35 @@ func (c *Config) validate(errs ...error) error {
 		c.S3Endpoint = strings.TrimSuffix(c.S3Endpoint, "/")
 	default:
 		errs = append(errs, fmt.Errorf("GINFLIX_STORAGE %q: use filesystem or s3", c.Storage))
+	}
+	for env, v := range map[string]string{"GINFLIX_OIDC_ISSUER": c.OIDCIssuer, "GINFLIX_STREAMER_URL": c.StreamerURL} {
+		if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			errs = append(errs, fmt.Errorf("%s %q is not an http(s) URL", env, v))
+		}
+	}
+	c.OIDCIssuer, c.StreamerURL = strings.TrimSuffix(c.OIDCIssuer, "/"), strings.TrimSuffix(c.StreamerURL, "/")
+	for _, uri := range c.OIDCRedirectURIs {
+		if u, err := url.Parse(uri); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("GINFLIX_OIDC_REDIRECT_URIS: %q is not an absolute http(s) URL without fragment", uri))
+		}
+	}
+	for env, v := range map[string]string{"GINFLIX_OIDC_AUDIENCE": c.OIDCAudience, "GINFLIX_OIDC_CLIENT_ID": c.OIDCClientID,
+		"GINFLIX_OIDC_ROLES_CLAIM": c.OIDCRolesClaim, "GINFLIX_ADMIN_ROLE": c.AdminRole, "GINFLIX_VIEWER_ROLE": c.ViewerRole} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s must not be empty", env))
+		}
+	}
+	if c.AdminRole != "" && c.AdminRole == c.ViewerRole {
+		errs = append(errs, errors.New("GINFLIX_ADMIN_ROLE and GINFLIX_VIEWER_ROLE must differ"))
+	}
+	if (c.AutomationClientID == "") != (c.AutomationClientSecret == "") {
+		errs = append(errs, errors.New("GINFLIX_AUTOMATION_CLIENT_ID and GINFLIX_AUTOMATION_CLIENT_SECRET go together"))
+	}
+	if c.AutomationClientSecret != "" && len(c.AutomationClientSecret) < 16 {
+		errs = append(errs, errors.New("GINFLIX_AUTOMATION_CLIENT_SECRET must be at least 16 characters"))
+	}
+	if c.OIDCIssuer != "" && c.AutomationClientID != "" {
+		errs = append(errs, errors.New("GINFLIX_AUTOMATION_CLIENT_ID is for the built-in provider; with GINFLIX_OIDC_ISSUER, create the client in that provider"))
 	}
 	if c.MaxUploadSize <= 0 {
 		errs = append(errs, errors.New("GINFLIX_MAX_UPLOAD_SIZE must be positive"))

@@ -66,6 +66,13 @@ func TestConfigDefaults(t *testing.T) {
 		Storage:         "filesystem",
 		S3Region:        "us-east-1",
 		S3PathStyle:     true,
+		OIDCAudience:    "ginflix",
+		OIDCClientID:    "ginflix-web",
+		OIDCRolesClaim:  "realm_access.roles",
+		AdminRole:       "ginflix-admin",
+		ViewerRole:      "ginflix-user",
+		AdminEmail:      "admin@ginflix.local",
+		ProductName:     "Ginflix",
 		MaxUploadSize:   20 << 30,
 		CatalogCacheTTL: 2 * time.Second,
 		LogLevel:        "info",
@@ -606,4 +613,29 @@ func TestConfigArguments(t *testing.T) {
 		_, err := load(t, nil, map[string]string{"GINFLIX_MAX_UPLOAD_SIZE": "lots"})
 		wantErr(t, err, "GINFLIX_MAX_UPLOAD_SIZE", `"lots"`)
 	})
+}
+
+func TestConfigIdentityErrors(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"GINFLIX_OIDC_ISSUER": "keycloak.example/realms/x"}, "GINFLIX_OIDC_ISSUER"},
+		{map[string]string{"GINFLIX_AUTOMATION_CLIENT_ID": "bot"}, "go together"},
+		{map[string]string{"GINFLIX_AUTOMATION_CLIENT_ID": "bot", "GINFLIX_AUTOMATION_CLIENT_SECRET": "short"}, "at least 16"},
+		{map[string]string{"GINFLIX_OIDC_ISSUER": "https://sso.example/realms/g", "GINFLIX_AUTOMATION_CLIENT_ID": "bot", "GINFLIX_AUTOMATION_CLIENT_SECRET": "0123456789abcdef"}, "built-in provider"},
+		{map[string]string{"GINFLIX_ADMIN_ROLE": "x", "GINFLIX_VIEWER_ROLE": "x"}, "must differ"},
+		{map[string]string{"GINFLIX_OIDC_AUDIENCE": " "}, "GINFLIX_OIDC_AUDIENCE must not be empty"},
+		{map[string]string{"GINFLIX_OIDC_REDIRECT_URIS": "/relative"}, "GINFLIX_OIDC_REDIRECT_URIS"},
+		{map[string]string{"GINFLIX_STREAMER_URL": "cdn.example"}, "GINFLIX_STREAMER_URL"},
+	} {
+		_, err := load(t, nil, c.env)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", c.env, err, c.want)
+		}
+	}
+	c := mustLoad(t, nil, map[string]string{"GINFLIX_OIDC_ISSUER": "https://sso.example/realms/ginflix/", "GINFLIX_PUBLIC_CATALOG": "true"})
+	if c.OIDCIssuer != "https://sso.example/realms/ginflix" || !c.PublicCatalog {
+		t.Errorf("issuer %q public %v", c.OIDCIssuer, c.PublicCatalog)
+	}
 }

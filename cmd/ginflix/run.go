@@ -26,6 +26,7 @@ const usage = `Ginflix, a self-hosted video streaming platform.
 
 Usage:
   ginflix serve [flags]     run the platform (all roles, or those --roles names)
+  ginflix users create|list manage the built-in identity provider's accounts
   ginflix version           print the version
   ginflix help              this text
 
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
+	case "users":
+		return runUsers(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "ginflix", buildVersion())
 		return nil

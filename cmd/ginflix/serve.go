@@ -85,6 +85,9 @@ func openObjects(ctx context.Context, cfg Config, log *slog.Logger) (ginflix.Obj
 // requests and closes the stores.
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
+	// zitadel's provider logs through slog.Default whatever it is given:
+	// route it to the same structured log.
+	slog.SetDefault(log)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -101,13 +104,21 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	metrics := prometheus.New(buildVersion())
-	handler := api.NewServer(api.Deps{Logger: log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
-		CatalogCacheTTL: cfg.CatalogCacheTTL})
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	// With port 0 the derived URL would name port 0; name the real one.
+	if _, port, _ := net.SplitHostPort(cfg.Addr); port == "0" && cfg.PublicURL == "http://"+cfg.Addr {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	if cfg.StreamerURL == "" {
+		cfg.StreamerURL = cfg.PublicURL + "/stream"
+	}
+	handler, err := newHandler(ctx, cfg, store, objects, stdout, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -116,10 +127,6 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	// With port 0 the derived URL would name port 0; name the real one.
-	if _, port, _ := net.SplitHostPort(cfg.Addr); port == "0" && cfg.PublicURL == "http://"+cfg.Addr {
-		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -142,4 +149,37 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newHandler assembles the roles this process runs into one handler.
+func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, stdout io.Writer, log *slog.Logger) (http.Handler, error) {
+	id, err := newIdentity(ctx, cfg, store, log)
+	if err != nil {
+		return nil, err
+	}
+	if id.provider != nil {
+		if err := ensureFirstAdmin(ctx, cfg, store, stdout, log); err != nil {
+			return nil, err
+		}
+	}
+	metrics := prometheus.New(buildVersion())
+	backend := api.NewServer(api.Deps{
+		Logger: log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
+		CatalogCacheTTL: cfg.CatalogCacheTTL,
+		Verifier:        id.verifier,
+		PublicCatalog:   cfg.PublicCatalog,
+		AdminRole:       cfg.AdminRole, ViewerRole: cfg.ViewerRole,
+		ManagesUsers: id.provider != nil,
+		Public: api.PublicConfig{
+			ProductName: cfg.ProductName, Issuer: id.issuer, ClientID: cfg.OIDCClientID,
+			Scopes: []string{"openid", "profile", "email", "offline_access"}, StreamerURL: cfg.StreamerURL,
+		},
+	})
+	if id.provider == nil {
+		return backend, nil
+	}
+	root := http.NewServeMux()
+	root.Handle(id.providerPath, id.provider)
+	root.Handle("/", backend)
+	return root, nil
 }

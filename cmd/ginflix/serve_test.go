@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -71,6 +72,14 @@ func startServe(t *testing.T, addr, data string, env map[string]string, extra ..
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{cancel: cancel, exited: make(chan struct{}), client: &http.Client{Timeout: 5 * time.Second}}
 	args := append([]string{"ginflix", "serve", "--addr", addr, "--data", data, "--shutdown-timeout", "5s"}, extra...)
+	// These tests read the catalogue anonymously; identity has its own.
+	if _, set := env["GINFLIX_PUBLIC_CATALOG"]; !set {
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["GINFLIX_PUBLIC_CATALOG"] = "true"
+	}
 	go func() {
 		defer close(in.exited)
 		in.err = run(ctx, args, envOf(env), strings.NewReader(""), &in.stdout, &in.stderr)
@@ -232,8 +241,8 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("reopening %s: %v", dbPath, err)
 	}
 	n, err := db.CountUsers(ctx)
-	if err != nil || n != 0 {
-		t.Errorf("CountUsers = %d, %v; want 0, nil", n, err)
+	if err != nil || n != 1 {
+		t.Errorf("CountUsers = %d, %v; want 1 (the first admin), nil", n, err)
 	}
 	if err := db.Close(); err != nil {
 		t.Errorf("closing the reopened database: %v", err)
