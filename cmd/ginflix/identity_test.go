@@ -1,12 +1,19 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ginflix/ginflix/sqlite"
 )
@@ -100,5 +107,99 @@ func TestAutomationClientOpensAdminRoutes(t *testing.T) {
 	in2.waitReady(t, base)
 	if strings.Contains(in2.stdout.String(), "password:") {
 		t.Fatal("a second start created another admin")
+	}
+}
+
+// signIn drives the web app's sign-in as a browser would: authorization
+// code with PKCE S256 through the built-in provider's login page.
+func signIn(t *testing.T, base, issuer, email, pw string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	redirect := base + "/auth/callback"
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), redirect) {
+			return http.ErrUseLastResponse // the app would take it from here
+		}
+		return nil
+	}}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	verifier := base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"client_id": {"ginflix-web"}, "redirect_uri": {redirect}, "response_type": {"code"},
+		"scope": {"openid profile email"}, "state": {"st"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])},
+		"code_challenge_method": {"S256"}}
+	res, err := browser.Get(issuer + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	field := func(name string) string {
+		m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindSubmatch(page)
+		if m == nil {
+			t.Fatalf("login page without %s: %s", name, page)
+		}
+		return html.UnescapeString(string(m[1]))
+	}
+	res, err = browser.PostForm(issuer+"/login", url.Values{"authRequestID": {field("authRequestID")}, "csrf": {field("csrf")}, "email": {email}, "password": {pw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, err := url.Parse(res.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("sign-in ended with %d at %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	res, err = browser.PostForm(issuer+"/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		"redirect_uri": {redirect}, "client_id": {"ginflix-web"}, "code_verifier": {verifier}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token exchange: %d %v", res.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+
+// TestViewerSignsInAndIsRefusedAdminRoutes: a viewer created by the admin
+// signs in through the login page; their token opens the catalogue and
+// their own data, and gets 403 on admin routes.
+func TestViewerSignsInAndIsRefusedAdminRoutes(t *testing.T) {
+	addr := freeAddr(t)
+	base := "http://" + addr
+	in := startServe(t, addr, t.TempDir(), map[string]string{"GINFLIX_PUBLIC_CATALOG": "false"})
+	in.waitReady(t, base)
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(in.stdout.String())
+	if m == nil {
+		t.Fatalf("no first admin password printed")
+	}
+	issuer := base + "/oidc"
+	adminTok := signIn(t, base, issuer, "admin@ginflix.local", m[1])
+
+	req, _ := http.NewRequest("POST", base+"/api/admin/users", strings.NewReader(`{"email": "viewer@example.org", "password": "viewer password 1"}`))
+	req.Header.Set("Authorization", "Bearer "+adminTok)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := in.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("admin creates a viewer: %s", res.Status)
+	}
+	viewer := signIn(t, base, issuer, "viewer@example.org", "viewer password 1")
+	for path, want := range map[string]int{"/api/videos": 200, "/api/me": 200, "/api/me/continue": 200, "/api/admin/videos": 403, "/api/admin/users": 403} {
+		if res, body := in.get(t, base+path, "Authorization", "Bearer "+viewer); res.StatusCode != want {
+			t.Errorf("viewer GET %s: %s %s, want %d", path, res.Status, body, want)
+		}
+	}
+	_, body := in.get(t, base+"/api/me", "Authorization", "Bearer "+viewer)
+	if !strings.Contains(string(body), `"email":"viewer@example.org"`) || !strings.Contains(string(body), `"admin":false`) {
+		t.Errorf("/api/me = %s", body)
 	}
 }
