@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
@@ -321,5 +322,57 @@ func TestAdminUsers(t *testing.T) {
 	var e errorBody
 	if res := kc.do(t, "GET", "/api/admin/users", kc.admin, "", &e); res.StatusCode != 501 || !strings.Contains(e.Error.Message, "identity provider") {
 		t.Fatalf("with Keycloak: %d %+v", res.StatusCode, e)
+	}
+}
+
+func TestAdminJobsAndRetry(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	v := f.add(t, &ginflix.Video{Title: "Broken", Status: ginflix.StatusProcessing, SourceKey: "videos/original/b.mp4"})
+	job, err := f.store.EnqueueJob(ctx, &ginflix.Job{VideoID: v.ID, Kind: ginflix.JobKindTranscode, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := f.do(t, "POST", "/api/admin/videos/"+v.ID+"/retry", f.admin, "", nil); res.StatusCode != 409 {
+		t.Fatalf("retrying a processing video: %d", res.StatusCode)
+	}
+	if _, err := f.store.LeaseJob(ctx, "w", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.HeartbeatJob(ctx, job.ID, "w", time.Minute, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	var l struct {
+		Items []struct {
+			ID, State  string
+			Progress   float64
+			ETASeconds *float64
+			Attempts   int
+		}
+	}
+	f.do(t, "GET", "/api/admin/jobs?state=running", f.admin, "", &l)
+	if len(l.Items) != 1 || l.Items[0].Progress != 50 || l.Items[0].ETASeconds == nil || l.Items[0].Attempts != 1 {
+		t.Fatalf("running jobs: %+v", l)
+	}
+	if _, err := f.store.FailJob(ctx, job.ID, "w", "the file has no video track", false, 0); err != nil {
+		t.Fatal(err)
+	}
+	status, msg := ginflix.StatusFailed, "the file has no video track"
+	if _, err := f.store.UpdateVideo(ctx, v.ID, ginflix.VideoUpdate{Status: &status, Error: &msg}); err != nil {
+		t.Fatal(err)
+	}
+	var j struct{ ID, State string }
+	if res := f.do(t, "POST", "/api/admin/videos/"+v.ID+"/retry", f.admin, "", &j); res.StatusCode != 202 || j.ID != job.ID || j.State != "queued" {
+		t.Fatalf("retry: %d %+v", res.StatusCode, j)
+	}
+	got, _ := f.store.Video(ctx, v.ID)
+	if got.Status != ginflix.StatusProcessing || got.Error != "" {
+		t.Fatalf("after retry the video is %s %q", got.Status, got.Error)
+	}
+	if res := f.do(t, "GET", "/api/admin/jobs?state=bogus", f.admin, "", nil); res.StatusCode != 400 {
+		t.Fatalf("bad state: %d", res.StatusCode)
+	}
+	if res := f.do(t, "POST", "/api/admin/videos/"+v.ID+"/retry", f.viewer, "", nil); res.StatusCode != 403 {
+		t.Fatalf("viewer retry: %d", res.StatusCode)
 	}
 }

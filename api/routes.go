@@ -40,6 +40,8 @@ func (s *server) routes() []route {
 		{"GET", "/api/admin/videos/{id}", admin, h(s.handleAdminGetVideo)},
 		{"PATCH", "/api/admin/videos/{id}", admin, h(s.handleAdminPatchVideo)},
 		{"DELETE", "/api/admin/videos/{id}", admin, h(s.handleAdminDeleteVideo)},
+		{"POST", "/api/admin/videos/{id}/retry", admin, h(s.handleAdminRetryVideo)},
+		{"GET", "/api/admin/jobs", admin, h(s.handleAdminJobs)},
 
 		{"GET", "/api/admin/users", admin, h(s.handleAdminListUsers)},
 		{"POST", "/api/admin/users", admin, h(s.handleAdminCreateUser)},
