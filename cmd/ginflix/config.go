@@ -48,6 +48,14 @@ type Config struct {
 	AutomationClientSecret string
 	AdminEmail             string
 
+	// Transcoding workers (backend role).
+	Workers      int
+	AutoPublish  bool
+	FFmpegPath   string
+	FFprobePath  string
+	FFmpegPreset string
+	TempDir      string
+
 	ProductName     string
 	StreamerURL     string
 	MaxUploadSize   int64
@@ -98,6 +106,12 @@ func (c *Config) settings() []setting {
 		{"automation-client-id", "GINFLIX_AUTOMATION_CLIENT_ID", "built-in provider: confidential client for scripts (client credentials, admin role)", false, (*stringValue)(&c.AutomationClientID)},
 		{"automation-client-secret", "GINFLIX_AUTOMATION_CLIENT_SECRET", "its secret", true, (*stringValue)(&c.AutomationClientSecret)},
 		{"admin-email", "GINFLIX_ADMIN_EMAIL", "built-in provider: email of the admin created on a first start", false, (*stringValue)(&c.AdminEmail)},
+		{"workers", "GINFLIX_WORKERS", "transcoding jobs run at once by this process (0: none, an API-only backend)", false, (*intValue)(&c.Workers)},
+		{"auto-publish", "GINFLIX_AUTO_PUBLISH", "publish videos as soon as they are ready, instead of holding them as drafts", false, (*boolValue)(&c.AutoPublish)},
+		{"ffmpeg", "GINFLIX_FFMPEG", "FFmpeg executable", false, (*stringValue)(&c.FFmpegPath)},
+		{"ffprobe", "GINFLIX_FFPROBE", "ffprobe executable", false, (*stringValue)(&c.FFprobePath)},
+		{"ffmpeg-preset", "GINFLIX_FFMPEG_PRESET", "libx264 preset (ultrafast … veryslow)", false, (*stringValue)(&c.FFmpegPreset)},
+		{"temp-dir", "GINFLIX_TEMP_DIR", "scratch space for transcoding (default DATA/tmp)", false, (*stringValue)(&c.TempDir)},
 		{"product-name", "GINFLIX_PRODUCT_NAME", "name the web apps show", false, (*stringValue)(&c.ProductName)},
 		{"streamer-url", "GINFLIX_STREAMER_URL", "base URL of the streamer or of a CDN in front of it (default PUBLIC_URL/stream)", false, (*stringValue)(&c.StreamerURL)},
 		{"max-upload-size", "GINFLIX_MAX_UPLOAD_SIZE", "largest accepted upload, e.g. 20GiB, 500MB", false, (*sizeValue)(&c.MaxUploadSize)},
@@ -123,6 +137,10 @@ func defaultConfig() Config {
 		ViewerRole:      "ginflix-user",
 		AdminEmail:      "admin@ginflix.local",
 		ProductName:     "Ginflix",
+		Workers:         1,
+		FFmpegPath:      "ffmpeg",
+		FFprobePath:     "ffprobe",
+		FFmpegPreset:    "veryfast",
 		MaxUploadSize:   20 << 30,
 		CatalogCacheTTL: 2 * time.Second,
 		LogLevel:        "info",
@@ -286,6 +304,12 @@ func (c *Config) validate(errs ...error) error {
 	if c.OIDCIssuer != "" && c.AutomationClientID != "" {
 		errs = append(errs, errors.New("GINFLIX_AUTOMATION_CLIENT_ID is for the built-in provider; with GINFLIX_OIDC_ISSUER, create the client in that provider"))
 	}
+	if c.Workers < 0 || c.Workers > 64 {
+		errs = append(errs, errors.New("GINFLIX_WORKERS must be between 0 and 64"))
+	}
+	if !slices.Contains([]string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}, c.FFmpegPreset) {
+		errs = append(errs, fmt.Errorf("GINFLIX_FFMPEG_PRESET %q is not a libx264 preset", c.FFmpegPreset))
+	}
 	if c.MaxUploadSize <= 0 {
 		errs = append(errs, errors.New("GINFLIX_MAX_UPLOAD_SIZE must be positive"))
 	}
@@ -332,6 +356,18 @@ func (v *boolValue) Set(s string) error {
 		return fmt.Errorf("%q is not true or false", s)
 	}
 	*v = boolValue(b)
+	return nil
+}
+
+type intValue int
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v = intValue(n)
 	return nil
 }
 

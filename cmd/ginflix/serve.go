@@ -9,13 +9,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
+	"github.com/ginflix/ginflix/ffmpeg"
 	"github.com/ginflix/ginflix/filesystem"
 	"github.com/ginflix/ginflix/mongo"
+	"github.com/ginflix/ginflix/pipeline"
 	"github.com/ginflix/ginflix/prometheus"
 	"github.com/ginflix/ginflix/s3"
 	"github.com/ginflix/ginflix/sqlite"
@@ -120,6 +123,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		ln.Close()
 		return err
 	}
+	workersDone, err := startWorkers(ctx, cfg, store, objects, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -146,6 +154,12 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// Workers stop their FFmpeg and give their jobs back to the queue.
+	select {
+	case <-workersDone:
+	case <-sctx.Done():
+		return errors.New("shutdown: transcoding workers did not stop in time")
 	}
 	log.Info("stopped")
 	return nil
@@ -182,4 +196,38 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 	root.Handle(id.providerPath, id.provider)
 	root.Handle("/", backend)
 	return root, nil
+}
+
+// startWorkers runs the transcoding workers of the backend role until ctx
+// ends; the returned channel closes when they have stopped.
+func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, log *slog.Logger) (<-chan struct{}, error) {
+	done := make(chan struct{})
+	if cfg.Workers == 0 {
+		close(done)
+		return done, nil
+	}
+	tmp := cfg.TempDir
+	if tmp == "" {
+		tmp = filepath.Join(cfg.DataDir, "tmp")
+	}
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		return nil, fmt.Errorf("temp directory: %w", err)
+	}
+	fc := ffmpeg.DefaultConfig()
+	fc.FFmpegPath, fc.FFprobePath, fc.Preset = cfg.FFmpegPath, cfg.FFprobePath, cfg.FFmpegPreset
+	for _, tool := range []string{fc.FFmpegPath, fc.FFprobePath} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("transcoding needs %s (install FFmpeg: apt-get install ffmpeg, or set GINFLIX_WORKERS=0): %w", tool, err)
+		}
+	}
+	w := pipeline.NewWorker(pipeline.Config{
+		FFmpeg: fc, TempDir: tmp, Concurrency: cfg.Workers, AutoPublish: cfg.AutoPublish,
+		Logger: log.With("component", "worker"),
+	}, store, objects)
+	go func() {
+		defer close(done)
+		w.Run(ctx)
+	}()
+	log.Info("transcoding workers started", "workers", cfg.Workers, "preset", cfg.FFmpegPreset)
+	return done, nil
 }
