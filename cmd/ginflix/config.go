@@ -50,6 +50,7 @@ type Config struct {
 
 	// Transcoding workers (backend role).
 	Workers      int
+	JobLeaseTTL  time.Duration
 	AutoPublish  bool
 	FFmpegPath   string
 	FFprobePath  string
@@ -107,6 +108,7 @@ func (c *Config) settings() []setting {
 		{"automation-client-secret", "GINFLIX_AUTOMATION_CLIENT_SECRET", "its secret", true, (*stringValue)(&c.AutomationClientSecret)},
 		{"admin-email", "GINFLIX_ADMIN_EMAIL", "built-in provider: email of the admin created on a first start", false, (*stringValue)(&c.AdminEmail)},
 		{"workers", "GINFLIX_WORKERS", "transcoding jobs run at once by this process (0: none, an API-only backend)", false, (*intValue)(&c.Workers)},
+		{"job-lease-ttl", "GINFLIX_JOB_LEASE_TTL", "how long a job stays with a worker that stopped answering before another takes it", false, (*durationValue)(&c.JobLeaseTTL)},
 		{"auto-publish", "GINFLIX_AUTO_PUBLISH", "publish videos as soon as they are ready, instead of holding them as drafts", false, (*boolValue)(&c.AutoPublish)},
 		{"ffmpeg", "GINFLIX_FFMPEG", "FFmpeg executable", false, (*stringValue)(&c.FFmpegPath)},
 		{"ffprobe", "GINFLIX_FFPROBE", "ffprobe executable", false, (*stringValue)(&c.FFprobePath)},
@@ -138,6 +140,7 @@ func defaultConfig() Config {
 		AdminEmail:      "admin@ginflix.local",
 		ProductName:     "Ginflix",
 		Workers:         1,
+		JobLeaseTTL:     time.Minute,
 		FFmpegPath:      "ffmpeg",
 		FFprobePath:     "ffprobe",
 		FFmpegPreset:    "veryfast",
@@ -303,6 +306,9 @@ func (c *Config) validate(errs ...error) error {
 	}
 	if c.OIDCIssuer != "" && c.AutomationClientID != "" {
 		errs = append(errs, errors.New("GINFLIX_AUTOMATION_CLIENT_ID is for the built-in provider; with GINFLIX_OIDC_ISSUER, create the client in that provider"))
+	}
+	if c.JobLeaseTTL < time.Second {
+		errs = append(errs, errors.New("GINFLIX_JOB_LEASE_TTL must be at least 1s"))
 	}
 	if c.Workers < 0 || c.Workers > 64 {
 		errs = append(errs, errors.New("GINFLIX_WORKERS must be between 0 and 64"))

@@ -74,6 +74,7 @@ func TestConfigDefaults(t *testing.T) {
 		AdminEmail:      "admin@ginflix.local",
 		ProductName:     "Ginflix",
 		Workers:         1,
+		JobLeaseTTL:     time.Minute,
 		FFmpegPath:      "ffmpeg",
 		FFprobePath:     "ffprobe",
 		FFmpegPreset:    "veryfast",

@@ -221,7 +221,7 @@ func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects 
 		}
 	}
 	w := pipeline.NewWorker(pipeline.Config{
-		FFmpeg: fc, TempDir: tmp, Concurrency: cfg.Workers, AutoPublish: cfg.AutoPublish,
+		FFmpeg: fc, TempDir: tmp, Concurrency: cfg.Workers, AutoPublish: cfg.AutoPublish, LeaseTTL: cfg.JobLeaseTTL,
 		Logger: log.With("component", "worker"),
 	}, store, objects)
 	go func() {
