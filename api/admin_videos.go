@@ -141,3 +141,11 @@ func (s *server) handleAdminDeleteVideo(w http.ResponseWriter, r *http.Request) 
 	s.Logger.InfoContext(r.Context(), "video deleted", "video_id", id, "by", principal(r).Subject, "request_id", requestIDFrom(r.Context()))
 	w.WriteHeader(http.StatusNoContent)
 }
+
+func (s *server) handleUploads(w http.ResponseWriter, r *http.Request) {
+	if s.Uploads == nil {
+		s.writeError(w, r, ginflix.Errorf(ginflix.EUNAVAILABLE, "This server takes no uploads; send them to a backend."))
+		return
+	}
+	s.Uploads.ServeHTTP(w, r)
+}

@@ -43,6 +43,15 @@ func (s *server) routes() []route {
 		{"POST", "/api/admin/videos/{id}/retry", admin, h(s.handleAdminRetryVideo)},
 		{"GET", "/api/admin/jobs", admin, h(s.handleAdminJobs)},
 
+		// tus 1.0 resumable uploads (package tus); OPTIONS is the
+		// protocol's discovery and the browsers' preflight, without a token.
+		{"OPTIONS", "/api/uploads/", public, h(s.handleUploads)},
+		{"POST", "/api/uploads/{$}", admin, h(s.handleUploads)},
+		{"HEAD", "/api/uploads/{id}", admin, h(s.handleUploads)},
+		{"PATCH", "/api/uploads/{id}", admin, h(s.handleUploads)},
+		{"DELETE", "/api/uploads/{id}", admin, h(s.handleUploads)},
+		{"POST", "/api/uploads/{id}", admin, h(s.handleUploads)}, // X-HTTP-Method-Override
+
 		{"GET", "/api/admin/users", admin, h(s.handleAdminListUsers)},
 		{"POST", "/api/admin/users", admin, h(s.handleAdminCreateUser)},
 		{"PATCH", "/api/admin/users/{id}", admin, h(s.handleAdminPatchUser)},

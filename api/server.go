@@ -45,6 +45,9 @@ type Deps struct {
 	// ManagesUsers is true with the built-in provider: accounts live in
 	// Store. With Keycloak the identity provider manages them.
 	ManagesUsers bool
+	// Uploads serves the tus protocol under /api/uploads/; nil when this
+	// process takes no uploads.
+	Uploads http.Handler
 }
 
 // PublicConfig is the configuration the web apps need, none of it secret.

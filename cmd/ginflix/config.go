@@ -57,13 +57,16 @@ type Config struct {
 	FFmpegPreset string
 	TempDir      string
 
-	ProductName     string
-	StreamerURL     string
-	MaxUploadSize   int64
-	CatalogCacheTTL time.Duration
-	LogLevel        string
-	LogFormat       string
-	ShutdownTimeout time.Duration
+	ProductName        string
+	StreamerURL        string
+	MaxUploadSize      int64
+	UploadExtensions   []string
+	UploadAbandonAfter time.Duration
+	TrustForwarded     bool
+	CatalogCacheTTL    time.Duration
+	LogLevel           string
+	LogFormat          string
+	ShutdownTimeout    time.Duration
 }
 
 // Roles a process can take. The streamer and web roles arrive with their
@@ -117,6 +120,9 @@ func (c *Config) settings() []setting {
 		{"product-name", "GINFLIX_PRODUCT_NAME", "name the web apps show", false, (*stringValue)(&c.ProductName)},
 		{"streamer-url", "GINFLIX_STREAMER_URL", "base URL of the streamer or of a CDN in front of it (default PUBLIC_URL/stream)", false, (*stringValue)(&c.StreamerURL)},
 		{"max-upload-size", "GINFLIX_MAX_UPLOAD_SIZE", "largest accepted upload, e.g. 20GiB, 500MB", false, (*sizeValue)(&c.MaxUploadSize)},
+		{"upload-extensions", "GINFLIX_UPLOAD_EXTENSIONS", "accepted containers by file extension, comma-separated (default mp4, mov, mkv, webm, ...)", false, (*listValue)(&c.UploadExtensions)},
+		{"upload-abandon-after", "GINFLIX_UPLOAD_ABANDON_AFTER", "an unfinished upload with no progress for this long is deleted", false, (*durationValue)(&c.UploadAbandonAfter)},
+		{"trust-forwarded", "GINFLIX_TRUST_FORWARDED", "trust X-Forwarded-Host/-Proto from the proxy in front (never when clients reach Ginflix directly)", false, (*boolValue)(&c.TrustForwarded)},
 		{"catalog-cache-ttl", "GINFLIX_CATALOG_CACHE_TTL", "how long catalogue answers are reused (0 turns the cache off)", false, (*durationValue)(&c.CatalogCacheTTL)},
 		{"log-level", "GINFLIX_LOG_LEVEL", "debug, info, warn or error", false, (*stringValue)(&c.LogLevel)},
 		{"log-format", "GINFLIX_LOG_FORMAT", "json, text, or auto (text on a terminal, JSON otherwise)", false, (*stringValue)(&c.LogFormat)},
@@ -126,29 +132,30 @@ func (c *Config) settings() []setting {
 
 func defaultConfig() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "./data",
-		MongoDBDatabase: "ginflix",
-		Storage:         "filesystem",
-		S3Region:        "us-east-1",
-		S3PathStyle:     true,
-		OIDCAudience:    "ginflix",
-		OIDCClientID:    "ginflix-web",
-		OIDCRolesClaim:  "realm_access.roles",
-		AdminRole:       "ginflix-admin",
-		ViewerRole:      "ginflix-user",
-		AdminEmail:      "admin@ginflix.local",
-		ProductName:     "Ginflix",
-		Workers:         1,
-		JobLeaseTTL:     time.Minute,
-		FFmpegPath:      "ffmpeg",
-		FFprobePath:     "ffprobe",
-		FFmpegPreset:    "veryfast",
-		MaxUploadSize:   20 << 30,
-		CatalogCacheTTL: 2 * time.Second,
-		LogLevel:        "info",
-		LogFormat:       "auto",
-		ShutdownTimeout: 30 * time.Second,
+		Addr:               "127.0.0.1:8080",
+		DataDir:            "./data",
+		MongoDBDatabase:    "ginflix",
+		Storage:            "filesystem",
+		S3Region:           "us-east-1",
+		S3PathStyle:        true,
+		OIDCAudience:       "ginflix",
+		OIDCClientID:       "ginflix-web",
+		OIDCRolesClaim:     "realm_access.roles",
+		AdminRole:          "ginflix-admin",
+		ViewerRole:         "ginflix-user",
+		AdminEmail:         "admin@ginflix.local",
+		ProductName:        "Ginflix",
+		Workers:            1,
+		JobLeaseTTL:        time.Minute,
+		FFmpegPath:         "ffmpeg",
+		FFprobePath:        "ffprobe",
+		FFmpegPreset:       "veryfast",
+		MaxUploadSize:      20 << 30,
+		UploadAbandonAfter: 24 * time.Hour,
+		CatalogCacheTTL:    2 * time.Second,
+		LogLevel:           "info",
+		LogFormat:          "auto",
+		ShutdownTimeout:    30 * time.Second,
 	}
 }
 
@@ -315,6 +322,14 @@ func (c *Config) validate(errs ...error) error {
 	}
 	if !slices.Contains([]string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}, c.FFmpegPreset) {
 		errs = append(errs, fmt.Errorf("GINFLIX_FFMPEG_PRESET %q is not a libx264 preset", c.FFmpegPreset))
+	}
+	if c.UploadAbandonAfter < time.Minute {
+		errs = append(errs, errors.New("GINFLIX_UPLOAD_ABANDON_AFTER must be at least 1m"))
+	}
+	for _, ext := range c.UploadExtensions {
+		if strings.ContainsAny(ext, "./\\ ") || ext == "" {
+			errs = append(errs, fmt.Errorf("GINFLIX_UPLOAD_EXTENSIONS: %q is not an extension like mp4", ext))
+		}
 	}
 	if c.MaxUploadSize <= 0 {
 		errs = append(errs, errors.New("GINFLIX_MAX_UPLOAD_SIZE must be positive"))

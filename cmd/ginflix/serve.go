@@ -22,6 +22,7 @@ import (
 	"github.com/ginflix/ginflix/prometheus"
 	"github.com/ginflix/ginflix/s3"
 	"github.com/ginflix/ginflix/sqlite"
+	"github.com/ginflix/ginflix/tus"
 )
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
@@ -176,9 +177,14 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 			return nil, err
 		}
 	}
+	uploads, err := newUploads(ctx, cfg, store, objects, log)
+	if err != nil {
+		return nil, err
+	}
 	metrics := prometheus.New(buildVersion())
 	backend := api.NewServer(api.Deps{
-		Logger: log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
+		Uploads: uploads,
+		Logger:  log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
 		CatalogCacheTTL: cfg.CatalogCacheTTL,
 		Verifier:        id.verifier,
 		PublicCatalog:   cfg.PublicCatalog,
@@ -230,4 +236,30 @@ func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects 
 	}()
 	log.Info("transcoding workers started", "workers", cfg.Workers, "preset", cfg.FFmpegPreset)
 	return done, nil
+}
+
+// newUploads serves tus uploads into DATA/uploads; a finished upload is
+// ingested (original stored, video created, job queued) before the
+// client's last request is answered.
+func newUploads(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, log *slog.Logger) (http.Handler, error) {
+	h, err := tus.New(tus.Config{
+		BasePath: "/api/uploads/", Dir: filepath.Join(cfg.DataDir, "uploads"),
+		MaxSize: cfg.MaxUploadSize, Extensions: cfg.UploadExtensions, AbandonAfter: cfg.UploadAbandonAfter,
+		TrustForwardedHeaders: cfg.TrustForwarded, Logger: log.With("component", "uploads"),
+	}, func(ctx context.Context, u tus.Upload) (string, error) {
+		v, err := pipeline.Ingest(ctx, store, objects, pipeline.Original{
+			UploadID: u.ID, Path: u.Path, Size: u.Size, Filename: u.Filename, Title: u.Title,
+			Description: u.Description, Tags: u.Tags, UploaderID: u.UploaderID,
+		})
+		if err != nil {
+			return "", err
+		}
+		log.InfoContext(ctx, "upload finished", "video_id", v.ID, "bytes", u.Size, "by", u.UploaderID)
+		return v.ID, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("uploads: %w", err)
+	}
+	go h.Run(ctx)
+	return h, nil
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// automationToken gets a token by client credentials from the built-in
+// provider of the instance at base.
+func automationToken(t *testing.T, in *instance, base string) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/oidc/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("ginflix-automation", "s3cret-s3cret-s3cret")
+	res, err := in.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("client credentials: %d %v", res.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+
+// TestUploadToReadyEndToEnd uploads a clip with the tus protocol as an
+// admin script would, and follows it to a ready video.
+func TestUploadToReadyEndToEnd(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "clip.mp4")
+	gen := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=3",
+		"-f", "lavfi", "-i", "sine=duration=3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", src)
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	base := "http://" + addr
+	dataDir := t.TempDir()
+	in := startServe(t, addr, dataDir, map[string]string{
+		"GINFLIX_AUTOMATION_CLIENT_ID": "ginflix-automation", "GINFLIX_AUTOMATION_CLIENT_SECRET": "s3cret-s3cret-s3cret",
+		"GINFLIX_AUTO_PUBLISH": "true",
+	})
+	in.waitReady(t, base)
+	tok := automationToken(t, in, base)
+
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	create := func(token string) *http.Response {
+		req, _ := http.NewRequest("POST", base+"/api/uploads/", nil)
+		req.Header.Set("Tus-Resumable", "1.0.0")
+		req.Header.Set("Upload-Length", itoa(len(data)))
+		req.Header.Set("Upload-Metadata", "filename "+b64("Démo «test».mp4")+",title "+b64("Démo")+",tags "+b64("test,démo"))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := in.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	if res := create(""); res.StatusCode != 401 {
+		t.Fatalf("upload without a token: %s", res.Status)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dataDir, "uploads")); len(entries) != 0 {
+		t.Fatalf("a refused upload stored something: %v", entries)
+	}
+	res := create(tok)
+	loc := res.Header.Get("Location")
+	if res.StatusCode != 201 || loc == "" {
+		t.Fatalf("create: %s", res.Status)
+	}
+	if !strings.HasPrefix(loc, "http") {
+		loc = base + loc
+	}
+	var videoID string
+	for off := 0; off < len(data); {
+		end := min(off+len(data)/2+1, len(data))
+		req, _ := http.NewRequest("PATCH", loc, bytes.NewReader(data[off:end]))
+		req.Header.Set("Tus-Resumable", "1.0.0")
+		req.Header.Set("Upload-Offset", itoa(off))
+		req.Header.Set("Content-Type", "application/offset+octet-stream")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := in.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 204 {
+			t.Fatalf("PATCH at %d: %s", off, res.Status)
+		}
+		videoID = res.Header.Get("Ginflix-Video-Id")
+		off = end
+	}
+	if videoID == "" {
+		t.Fatal("the last PATCH named no video")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var v struct {
+		Status, Title, Error string
+		Published            bool
+		Tags                 []string
+		Renditions           []struct{ Name string }
+	}
+	for {
+		_, body := in.get(t, base+"/api/admin/videos/"+videoID, "Authorization", "Bearer "+tok)
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if v.Status != "processing" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if v.Status != "ready" || v.Title != "Démo" || !v.Published || len(v.Renditions) != 2 || len(v.Tags) != 2 {
+		t.Fatalf("video after upload: %+v", v)
+	}
+	if res, body := in.get(t, base+"/api/videos/"+videoID, "Authorization", "Bearer "+tok); res.StatusCode != 200 {
+		t.Fatalf("the published video in the catalogue: %s %s", res.Status, body)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
