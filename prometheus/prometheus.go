@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -19,6 +20,9 @@ type Metrics struct {
 	httpDuration *prometheus.HistogramVec
 	httpErrors   *prometheus.CounterVec
 	cache        *prometheus.CounterVec
+	jobSeconds   *prometheus.HistogramVec
+	uploads      prometheus.Counter
+	uploadBytes  prometheus.Counter
 }
 
 // New returns a registry with Go and process collectors, build info and
@@ -40,6 +44,19 @@ func New(version string) *Metrics {
 			Name: "ginflix_api_cache_requests_total",
 			Help: "Catalogue answers served from the page cache (hit) or computed (miss).",
 		}, []string{"result"}),
+		jobSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ginflix_job_duration_seconds",
+			Help:    "Time to run background jobs (transcoding: validate, encode, images, publish), by kind and result.",
+			Buckets: []float64{1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 3600, 7200},
+		}, []string{"kind", "result"}),
+		uploads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ginflix_uploads_total",
+			Help: "Finished uploads (rate over 1h: uploads per hour).",
+		}),
+		uploadBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ginflix_upload_bytes_total",
+			Help: "Bytes of finished uploads (rate: upload throughput).",
+		}),
 	}
 	goVersion := "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -54,7 +71,7 @@ func New(version string) *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		buildInfo, m.httpDuration, m.httpErrors, m.cache,
+		buildInfo, m.httpDuration, m.httpErrors, m.cache, m.jobSeconds, m.uploads, m.uploadBytes,
 	)
 	return m
 }
@@ -76,6 +93,21 @@ func (m *Metrics) CountCache(hit bool) {
 	} else {
 		m.cache.WithLabelValues("miss").Inc()
 	}
+}
+
+// ObserveJob records one finished job.
+func (m *Metrics) ObserveJob(kind string, ok bool, took time.Duration) {
+	result := "failed"
+	if ok {
+		result = "succeeded"
+	}
+	m.jobSeconds.WithLabelValues(kind, result).Observe(took.Seconds())
+}
+
+// CountUpload records one finished upload of n bytes.
+func (m *Metrics) CountUpload(n int64) {
+	m.uploads.Inc()
+	m.uploadBytes.Add(float64(n))
 }
 
 // Register adds role-specific collectors.

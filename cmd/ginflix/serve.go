@@ -119,12 +119,13 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if cfg.StreamerURL == "" {
 		cfg.StreamerURL = cfg.PublicURL + "/stream"
 	}
-	handler, err := newHandler(ctx, cfg, store, objects, stdout, log)
+	metrics := prometheus.New(buildVersion())
+	handler, err := newHandler(ctx, cfg, store, objects, metrics, stdout, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	workersDone, err := startWorkers(ctx, cfg, store, objects, log)
+	workersDone, err := startWorkers(ctx, cfg, store, objects, metrics, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -167,7 +168,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 }
 
 // newHandler assembles the roles this process runs into one handler.
-func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, stdout io.Writer, log *slog.Logger) (http.Handler, error) {
+func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, stdout io.Writer, log *slog.Logger) (http.Handler, error) {
 	id, err := newIdentity(ctx, cfg, store, log)
 	if err != nil {
 		return nil, err
@@ -177,11 +178,10 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 			return nil, err
 		}
 	}
-	uploads, err := newUploads(ctx, cfg, store, objects, log)
+	uploads, err := newUploads(ctx, cfg, store, objects, metrics, log)
 	if err != nil {
 		return nil, err
 	}
-	metrics := prometheus.New(buildVersion())
 	backend := api.NewServer(api.Deps{
 		Uploads: uploads,
 		Logger:  log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
@@ -206,7 +206,7 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 
 // startWorkers runs the transcoding workers of the backend role until ctx
 // ends; the returned channel closes when they have stopped.
-func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, log *slog.Logger) (<-chan struct{}, error) {
+func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, log *slog.Logger) (<-chan struct{}, error) {
 	done := make(chan struct{})
 	if cfg.Workers == 0 {
 		close(done)
@@ -230,6 +230,7 @@ func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects 
 		FFmpeg: fc, TempDir: tmp, Concurrency: cfg.Workers, AutoPublish: cfg.AutoPublish, LeaseTTL: cfg.JobLeaseTTL,
 		Logger: log.With("component", "worker"),
 	}, store, objects)
+	w.OnJobDone = metrics.ObserveJob
 	go func() {
 		defer close(done)
 		w.Run(ctx)
@@ -241,7 +242,7 @@ func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects 
 // newUploads serves tus uploads into DATA/uploads; a finished upload is
 // ingested (original stored, video created, job queued) before the
 // client's last request is answered.
-func newUploads(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, log *slog.Logger) (http.Handler, error) {
+func newUploads(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, log *slog.Logger) (http.Handler, error) {
 	h, err := tus.New(tus.Config{
 		BasePath: "/api/uploads/", Dir: filepath.Join(cfg.DataDir, "uploads"),
 		MaxSize: cfg.MaxUploadSize, Extensions: cfg.UploadExtensions, AbandonAfter: cfg.UploadAbandonAfter,
@@ -254,6 +255,7 @@ func newUploads(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 		if err != nil {
 			return "", err
 		}
+		metrics.CountUpload(u.Size)
 		log.InfoContext(ctx, "upload finished", "video_id", v.ID, "bytes", u.Size, "by", u.UploaderID)
 		return v.ID, nil
 	})

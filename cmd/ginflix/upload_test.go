@@ -133,6 +133,13 @@ func TestUploadToReadyEndToEnd(t *testing.T) {
 	if res, body := in.get(t, base+"/api/videos/"+videoID, "Authorization", "Bearer "+tok); res.StatusCode != 200 {
 		t.Fatalf("the published video in the catalogue: %s %s", res.Status, body)
 	}
+	_, metrics := in.get(t, base+"/metrics")
+	for _, want := range []string{"ginflix_uploads_total 1", "ginflix_upload_bytes_total ",
+		`ginflix_job_duration_seconds_count{kind="transcode",result="succeeded"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
