@@ -20,7 +20,7 @@ build: check-go
 
 ## run: build and start every role on http://127.0.0.1:8080 (data in ./data)
 run: build system-deps
-	$(BIN)/ginflix serve
+	$(BIN)/ginflix serve --demo
 
 ## system-deps: Debian packages Ginflix runs with (FFmpeg)
 system-deps:

@@ -14,8 +14,8 @@ type adminVideoJSON struct {
 	UploaderID string `json:"uploaderId"`
 }
 
-func toAdminVideoJSON(v *ginflix.Video) adminVideoJSON {
-	return adminVideoJSON{videoJSON: toVideoJSON(v), UploaderID: v.UploaderID}
+func (s *server) toAdminVideoJSON(v *ginflix.Video) adminVideoJSON {
+	return adminVideoJSON{videoJSON: s.toVideoJSON(v), UploaderID: v.UploaderID}
 }
 
 func (s *server) handleAdminListVideos(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +46,7 @@ func (s *server) handleAdminListVideos(w http.ResponseWriter, r *http.Request) {
 	}
 	out := page[adminVideoJSON]{Items: make([]adminVideoJSON, len(videos)), Next: next}
 	for i, v := range videos {
-		out.Items[i] = toAdminVideoJSON(v)
+		out.Items[i] = s.toAdminVideoJSON(v)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -62,7 +62,7 @@ func (s *server) handleAdminGetVideo(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAdminVideoJSON(v))
+	writeJSON(w, http.StatusOK, s.toAdminVideoJSON(v))
 }
 
 func (s *server) handleAdminPatchVideo(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +104,7 @@ func (s *server) handleAdminPatchVideo(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cache.invalidate()
 	s.Logger.InfoContext(r.Context(), "video updated", "video_id", id, "by", principal(r).Subject, "request_id", requestIDFrom(r.Context()))
-	writeJSON(w, http.StatusOK, toAdminVideoJSON(v))
+	writeJSON(w, http.StatusOK, s.toAdminVideoJSON(v))
 }
 
 // handleAdminDeleteVideo removes the media first, then the record: a

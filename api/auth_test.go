@@ -3,12 +3,14 @@ package api_test
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
+	"github.com/ginflix/ginflix/playback"
 )
 
 func TestRoutesNeedTheRightToken(t *testing.T) {
@@ -374,5 +376,55 @@ func TestAdminJobsAndRetry(t *testing.T) {
 	}
 	if res := f.do(t, "POST", "/api/admin/videos/"+v.ID+"/retry", f.viewer, "", nil); res.StatusCode != 403 {
 		t.Fatalf("viewer retry: %d", res.StatusCode)
+	}
+}
+
+func TestPlaybackAuthorisation(t *testing.T) {
+	signer, err := playback.ParseKeys("k1:" + strings.Repeat("A", 44))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(d *api.Deps) { d.Playback = &signer })
+	v := f.add(t, &ginflix.Video{Title: "Film", Published: true, PosterKey: "thumbnails/x/poster.jpg", StoryboardVTTKey: "thumbnails/x/storyboard.vtt"})
+	draft := f.add(t, &ginflix.Video{Title: "Draft"})
+	busy := f.add(t, &ginflix.Video{Title: "Busy", Status: ginflix.StatusProcessing})
+
+	var p struct{ URL, PosterURL, StoryboardURL string }
+	res := f.do(t, "POST", "/api/videos/"+v.ID+"/playback", f.viewer, "", &p)
+	if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("playback: %d", res.StatusCode)
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil || !strings.HasSuffix(u.Path, "/stream/videos/"+v.ID+"/master.m3u8") {
+		t.Fatalf("url %q", p.URL)
+	}
+	claims, err := signer.VerifyViewer(u.Query().Get("token"), v.ID)
+	if err != nil || claims.Subject != "viewer-1" {
+		t.Fatalf("token: %+v %v", claims, err)
+	}
+	if _, err := signer.VerifyViewer(u.Query().Get("token"), draft.ID); err == nil {
+		t.Fatal("a token for one video opens another")
+	}
+	if !strings.Contains(p.PosterURL, "/thumbnails/"+v.ID+"/poster.jpg?vt=") || !strings.Contains(p.StoryboardURL, "storyboard.vtt?vt=") {
+		t.Fatalf("image urls %+v", p)
+	}
+	if res := f.do(t, "POST", "/api/videos/"+draft.ID+"/playback", f.viewer, "", nil); res.StatusCode != 404 {
+		t.Fatalf("a viewer plays a draft: %d", res.StatusCode)
+	}
+	if res := f.do(t, "POST", "/api/videos/"+draft.ID+"/playback", f.admin, "", nil); res.StatusCode != 200 {
+		t.Fatalf("an admin previews a ready draft: %d", res.StatusCode)
+	}
+	if res := f.do(t, "POST", "/api/videos/"+busy.ID+"/playback", f.admin, "", nil); res.StatusCode != 409 {
+		t.Fatalf("playing a video still processing: %d", res.StatusCode)
+	}
+	if res := f.do(t, "POST", "/api/videos/"+v.ID+"/playback", "", "", nil); res.StatusCode != 401 {
+		t.Fatalf("anonymous playback: %d", res.StatusCode)
+	}
+	var l struct {
+		Items []struct{ PosterURL, PosterWebpURL string }
+	}
+	f.get(t, "GET", "/api/videos", &l)
+	if len(l.Items) != 1 || !strings.Contains(l.Items[0].PosterURL, "poster.jpg?vt=") || !strings.Contains(l.Items[0].PosterWebpURL, "poster.webp?vt=") {
+		t.Fatalf("catalogue poster urls: %+v", l)
 	}
 }

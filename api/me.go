@@ -134,7 +134,7 @@ func (s *server) handleContinue(w http.ResponseWriter, r *http.Request) {
 	out := page[progressJSON]{Items: []progressJSON{}}
 	for _, p := range list {
 		if v := videos[p.VideoID]; v != nil {
-			j, vj := toProgressJSON(p), toVideoJSON(v)
+			j, vj := toProgressJSON(p), s.toVideoJSON(v)
 			vj.Renditions = nil
 			j.Video = &vj
 			out.Items = append(out.Items, j)
@@ -167,7 +167,7 @@ func (s *server) handleMyList(w http.ResponseWriter, r *http.Request) {
 	out := page[listEntryJSON]{Items: []listEntryJSON{}}
 	for _, e := range list {
 		if v := videos[e.VideoID]; v != nil {
-			vj := toVideoJSON(v)
+			vj := s.toVideoJSON(v)
 			vj.Renditions = nil
 			out.Items = append(out.Items, listEntryJSON{VideoID: e.VideoID, AddedAt: e.AddedAt, Video: &vj})
 		}

@@ -26,6 +26,7 @@ func (s *server) routes() []route {
 		{"GET", "/api/videos", catalog, h(s.handleListVideos)},
 		{"GET", "/api/videos/{id}", catalog, h(s.handleGetVideo)},
 		{"GET", "/api/categories", catalog, h(s.handleCategories)},
+		{"POST", "/api/videos/{id}/playback", user, h(s.handlePlayback)},
 
 		{"GET", "/api/me", user, h(s.handleMe)},
 		{"GET", "/api/me/progress/{videoId}", user, h(s.handleGetProgress)},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/playback"
 )
 
 // Metrics is what the server records; the prometheus package provides it.
@@ -48,6 +49,8 @@ type Deps struct {
 	// Uploads serves the tus protocol under /api/uploads/; nil when this
 	// process takes no uploads.
 	Uploads http.Handler
+	// Playback signs the streamer's tokens; nil disables playback.
+	Playback *playback.Signer
 }
 
 // PublicConfig is the configuration the web apps need, none of it secret.

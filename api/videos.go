@@ -25,6 +25,8 @@ type videoJSON struct {
 	Height      int             `json:"height"`
 	Renditions  []renditionJSON `json:"renditions,omitempty"` // with one video, not in lists
 	Views       int64           `json:"views"`
+	PosterURL   string          `json:"posterUrl,omitempty"`
+	PosterWebP  string          `json:"posterWebpUrl,omitempty"`
 	Error       string          `json:"error,omitempty"`
 	CreatedAt   time.Time       `json:"createdAt"`
 	UpdatedAt   time.Time       `json:"updatedAt"`
@@ -39,7 +41,7 @@ type renditionJSON struct {
 	FrameRate float64 `json:"frameRate"`
 }
 
-func toVideoJSON(v *ginflix.Video) videoJSON {
+func (s *server) toVideoJSON(v *ginflix.Video) videoJSON {
 	out := videoJSON{
 		ID: v.ID, Title: v.Title, Description: v.Description, Tags: v.Tags, Category: v.Category,
 		Language: v.Language, Status: string(v.Status), Published: v.Published, Duration: v.Duration,
@@ -49,6 +51,7 @@ func toVideoJSON(v *ginflix.Video) videoJSON {
 	if out.Tags == nil {
 		out.Tags = []string{}
 	}
+	out.PosterURL, out.PosterWebP = s.posterURLs(v)
 	if v.Renditions != nil {
 		out.Renditions = make([]renditionJSON, len(v.Renditions))
 	}
@@ -106,7 +109,7 @@ func (s *server) handleListVideos(w http.ResponseWriter, r *http.Request) {
 		}
 		out := page[videoJSON]{Items: make([]videoJSON, len(videos)), Next: next}
 		for i, v := range videos {
-			out.Items[i] = toVideoJSON(v)
+			out.Items[i] = s.toVideoJSON(v)
 		}
 		return out, nil
 	})
@@ -127,7 +130,7 @@ func (s *server) handleGetVideo(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return toVideoJSON(v), nil
+		return s.toVideoJSON(v), nil
 	})
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ginflix/ginflix/playback"
 )
 
 // Config is every setting of "ginflix serve", from flags and GINFLIX_*
@@ -52,10 +54,17 @@ type Config struct {
 	Workers      int
 	JobLeaseTTL  time.Duration
 	AutoPublish  bool
+	Demo         bool
 	FFmpegPath   string
 	FFprobePath  string
 	FFmpegPreset string
 	TempDir      string
+
+	// Streamer role and playback tokens.
+	PlaybackKeys      string
+	StreamerCacheSize int64
+	StreamerRateLimit int64
+	CORSOrigins       []string
 
 	ProductName        string
 	StreamerURL        string
@@ -73,7 +82,7 @@ type Config struct {
 // own issues; until then asking for them is an error, not a silent no-op.
 var (
 	knownRoles     = []string{"backend", "streamer", "web"}
-	availableRoles = []string{"backend"}
+	availableRoles = []string{"backend", "streamer"}
 )
 
 // setting binds one flag and its environment variable to a Config field.
@@ -112,11 +121,16 @@ func (c *Config) settings() []setting {
 		{"admin-email", "GINFLIX_ADMIN_EMAIL", "built-in provider: email of the admin created on a first start", false, (*stringValue)(&c.AdminEmail)},
 		{"workers", "GINFLIX_WORKERS", "transcoding jobs run at once by this process (0: none, an API-only backend)", false, (*intValue)(&c.Workers)},
 		{"job-lease-ttl", "GINFLIX_JOB_LEASE_TTL", "how long a job stays with a worker that stopped answering before another takes it", false, (*durationValue)(&c.JobLeaseTTL)},
+		{"demo", "GINFLIX_DEMO", "on a first start with an empty catalogue, add and publish a few generated sample videos", false, (*boolValue)(&c.Demo)},
 		{"auto-publish", "GINFLIX_AUTO_PUBLISH", "publish videos as soon as they are ready, instead of holding them as drafts", false, (*boolValue)(&c.AutoPublish)},
 		{"ffmpeg", "GINFLIX_FFMPEG", "FFmpeg executable", false, (*stringValue)(&c.FFmpegPath)},
 		{"ffprobe", "GINFLIX_FFPROBE", "ffprobe executable", false, (*stringValue)(&c.FFprobePath)},
 		{"ffmpeg-preset", "GINFLIX_FFMPEG_PRESET", "libx264 preset (ultrafast … veryslow)", false, (*stringValue)(&c.FFmpegPreset)},
 		{"temp-dir", "GINFLIX_TEMP_DIR", "scratch space for transcoding (default DATA/tmp)", false, (*stringValue)(&c.TempDir)},
+		{"playback-keys", "GINFLIX_PLAYBACK_KEYS", "HMAC keys shared by backend and streamer, \"kid:base64secret,...\", the first signs (default: one generated in the data directory)", true, (*stringValue)(&c.PlaybackKeys)},
+		{"streamer-cache-size", "GINFLIX_STREAMER_CACHE_SIZE", "memory the streamer caches playlists, segments and images in", false, (*sizeValue)(&c.StreamerCacheSize)},
+		{"streamer-rate-limit", "GINFLIX_STREAMER_RATE_LIMIT", "bytes per second one connection may receive from the streamer (0: no cap)", false, (*sizeValue)(&c.StreamerRateLimit)},
+		{"cors-origins", "GINFLIX_CORS_ORIGINS", "origins of the web apps allowed to read the streamer (default: the public URL's)", false, (*listValue)(&c.CORSOrigins)},
 		{"product-name", "GINFLIX_PRODUCT_NAME", "name the web apps show", false, (*stringValue)(&c.ProductName)},
 		{"streamer-url", "GINFLIX_STREAMER_URL", "base URL of the streamer or of a CDN in front of it (default PUBLIC_URL/stream)", false, (*stringValue)(&c.StreamerURL)},
 		{"max-upload-size", "GINFLIX_MAX_UPLOAD_SIZE", "largest accepted upload, e.g. 20GiB, 500MB", false, (*sizeValue)(&c.MaxUploadSize)},
@@ -145,6 +159,7 @@ func defaultConfig() Config {
 		ViewerRole:         "ginflix-user",
 		AdminEmail:         "admin@ginflix.local",
 		ProductName:        "Ginflix",
+		StreamerCacheSize:  256 << 20,
 		Workers:            1,
 		JobLeaseTTL:        time.Minute,
 		FFmpegPath:         "ffmpeg",
@@ -330,6 +345,13 @@ func (c *Config) validate(errs ...error) error {
 		if strings.ContainsAny(ext, "./\\ ") || ext == "" {
 			errs = append(errs, fmt.Errorf("GINFLIX_UPLOAD_EXTENSIONS: %q is not an extension like mp4", ext))
 		}
+	}
+	if c.PlaybackKeys != "" {
+		if _, err := playback.ParseKeys(c.PlaybackKeys); err != nil {
+			errs = append(errs, fmt.Errorf("GINFLIX_PLAYBACK_KEYS: %w", err))
+		}
+	} else if !(c.hasRole("backend") && c.hasRole("streamer")) {
+		errs = append(errs, errors.New("GINFLIX_PLAYBACK_KEYS must be set, the same on backend and streamer, when they run as separate processes"))
 	}
 	if c.MaxUploadSize <= 0 {
 		errs = append(errs, errors.New("GINFLIX_MAX_UPLOAD_SIZE must be positive"))

@@ -73,6 +73,7 @@ func TestConfigDefaults(t *testing.T) {
 		ViewerRole:         "ginflix-user",
 		AdminEmail:         "admin@ginflix.local",
 		ProductName:        "Ginflix",
+		StreamerCacheSize:  256 << 20,
 		Workers:            1,
 		JobLeaseTTL:        time.Minute,
 		FFmpegPath:         "ffmpeg",
@@ -85,6 +86,7 @@ func TestConfigDefaults(t *testing.T) {
 		LogFormat:          "auto",
 		ShutdownTimeout:    30 * time.Second,
 	}
+	want.Roles = []string{"backend", "streamer"}
 	if !slices.Equal(c.Roles, want.Roles) {
 		t.Errorf("Roles = %q, want %q", c.Roles, want.Roles)
 	}
@@ -392,16 +394,16 @@ func TestConfigRoles(t *testing.T) {
 		errSubs []string
 		notSubs []string
 	}{
-		{"default", nil, nil, []string{"backend"}, nil, nil},
-		{"dedupe", nil, map[string]string{"GINFLIX_ROLES": "backend, backend"}, []string{"backend"}, nil, nil},
-		{"blanks dropped", nil, map[string]string{"GINFLIX_ROLES": " , backend,, "}, []string{"backend"}, nil, nil},
-		{"all", nil, map[string]string{"GINFLIX_ROLES": "all"}, []string{"backend"}, nil, nil},
-		{"flag", []string{"--roles", "backend"}, map[string]string{"GINFLIX_ROLES": "bogus"}, []string{"backend"}, nil, nil},
-		{"empty flag means all", []string{"--roles", ""}, nil, []string{"backend"}, nil, nil},
+		{"default", nil, nil, []string{"backend", "streamer"}, nil, nil},
+		{"dedupe", nil, map[string]string{"GINFLIX_ROLES": "backend, streamer, backend"}, []string{"backend", "streamer"}, nil, nil},
+		{"blanks dropped", nil, map[string]string{"GINFLIX_ROLES": " , backend,, streamer"}, []string{"backend", "streamer"}, nil, nil},
+		{"all", nil, map[string]string{"GINFLIX_ROLES": "all"}, []string{"backend", "streamer"}, nil, nil},
+		{"flag", []string{"--roles", "backend,streamer"}, map[string]string{"GINFLIX_ROLES": "bogus"}, []string{"backend", "streamer"}, nil, nil},
+		{"empty flag means all", []string{"--roles", ""}, nil, []string{"backend", "streamer"}, nil, nil},
+		{"streamer alone with keys", nil, map[string]string{"GINFLIX_ROLES": "streamer", "GINFLIX_PLAYBACK_KEYS": "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, []string{"streamer"}, nil, nil},
+		{"backend alone needs keys", nil, map[string]string{"GINFLIX_ROLES": "backend"}, nil, []string{"GINFLIX_PLAYBACK_KEYS"}, nil},
 		{"unknown", nil, map[string]string{"GINFLIX_ROLES": "backend,transcoder"}, nil,
 			[]string{"GINFLIX_ROLES", `unknown role "transcoder"`}, []string{"not part of this build"}},
-		{"streamer", nil, map[string]string{"GINFLIX_ROLES": "streamer"}, nil,
-			[]string{"GINFLIX_ROLES", "streamer", "not part of this build yet"}, []string{"unknown role"}},
 		{"web", []string{"--roles", "backend,web"}, nil, nil,
 			[]string{"GINFLIX_ROLES", "web", "not part of this build yet"}, []string{"unknown role"}},
 		{"case matters", nil, map[string]string{"GINFLIX_ROLES": "Backend"}, nil, []string{`unknown role "Backend"`}, nil},
@@ -428,8 +430,8 @@ func TestConfigRoles(t *testing.T) {
 	}
 
 	t.Run("both unavailable reported", func(t *testing.T) {
-		_, err := load(t, nil, map[string]string{"GINFLIX_ROLES": "streamer,web"})
-		wantErr(t, err, "the streamer role", "the web role")
+		_, err := load(t, nil, map[string]string{"GINFLIX_ROLES": "streamer,web", "GINFLIX_PLAYBACK_KEYS": "bad"})
+		wantErr(t, err, "the web role", "GINFLIX_PLAYBACK_KEYS")
 	})
 }
 
@@ -569,6 +571,7 @@ func TestConfigSeveralProblemsTogether(t *testing.T) {
 		"GINFLIX_ADDR", "GINFLIX_LOG_LEVEL", "GINFLIX_PUBLIC_URL", "GINFLIX_MONGODB_URI",
 		"the web role", `unknown role "bogus"`,
 		"GINFLIX_S3_ENDPOINT", "GINFLIX_S3_BUCKET", "GINFLIX_S3_ACCESS_KEY", "GINFLIX_S3_SECRET_KEY",
+		"GINFLIX_PLAYBACK_KEYS", // web without backend and streamer: they run apart
 	}
 	wantErr(t, err, want...)
 	// One problem a line, under the heading.

@@ -27,6 +27,8 @@ const usage = `Ginflix, a self-hosted video streaming platform.
 Usage:
   ginflix serve [flags]     run the platform (all roles, or those --roles names)
   ginflix users create|list manage the built-in identity provider's accounts
+  ginflix import FILE...    upload videos to a running server (resumable)
+  ginflix demo              make sample clips with FFmpeg and import them
   ginflix version           print the version
   ginflix help              this text
 
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, cfg, stdout, stderr)
 	case "users":
 		return runUsers(ctx, rest, getenv, stdin, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "ginflix", buildVersion())
 		return nil

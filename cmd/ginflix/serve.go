@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ginflix/ginflix"
@@ -19,9 +21,11 @@ import (
 	"github.com/ginflix/ginflix/filesystem"
 	"github.com/ginflix/ginflix/mongo"
 	"github.com/ginflix/ginflix/pipeline"
+	"github.com/ginflix/ginflix/playback"
 	"github.com/ginflix/ginflix/prometheus"
 	"github.com/ginflix/ginflix/s3"
 	"github.com/ginflix/ginflix/sqlite"
+	"github.com/ginflix/ginflix/streamer"
 	"github.com/ginflix/ginflix/tus"
 )
 
@@ -95,15 +99,20 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	store, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := store.Close(); err != nil {
-			log.Error("closing the database", "err", err)
+	// Only the backend uses the database: a streamer needs none (and the
+	// network policies let only the backend reach MongoDB).
+	var store ginflix.Store
+	if cfg.hasRole("backend") {
+		var err error
+		if store, err = openStore(ctx, cfg, log); err != nil {
+			return err
 		}
-	}()
+		defer func() {
+			if err := store.Close(); err != nil {
+				log.Error("closing the database", "err", err)
+			}
+		}()
+	}
 	objects, err := openObjects(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -129,6 +138,9 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	if cfg.Demo && cfg.hasRole("backend") && cfg.Workers > 0 {
+		go seedDemo(ctx, cfg, store, objects, log.With("component", "demo"))
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -169,6 +181,36 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 // newHandler assembles the roles this process runs into one handler.
 func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, stdout io.Writer, log *slog.Logger) (http.Handler, error) {
+	signer, err := playbackSigner(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	root := http.NewServeMux()
+	if cfg.hasRole("streamer") {
+		sm, err := streamer.NewMetrics(metrics)
+		if err != nil {
+			return nil, err
+		}
+		origins := cfg.CORSOrigins
+		if len(origins) == 0 {
+			u, _ := url.Parse(cfg.PublicURL)
+			origins = []string{u.Scheme + "://" + u.Host}
+		}
+		root.Handle("/stream/", streamer.NewServer(streamer.Deps{
+			Logger: log.With("component", "streamer"), Objects: objects, Signer: signer,
+			Metrics: sm, HTTPMetrics: metrics, CacheBytes: cfg.StreamerCacheSize, RateLimit: cfg.StreamerRateLimit,
+			AllowedOrigins: origins,
+		}))
+	}
+	if !cfg.hasRole("backend") {
+		// A streamer alone still answers probes and scrapes.
+		root.Handle("GET /metrics", metrics.Handler())
+		root.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"ok"}`+"\n")
+		})
+		return root, nil
+	}
 	id, err := newIdentity(ctx, cfg, store, log)
 	if err != nil {
 		return nil, err
@@ -177,14 +219,15 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 		if err := ensureFirstAdmin(ctx, cfg, store, stdout, log); err != nil {
 			return nil, err
 		}
+		root.Handle(id.providerPath, id.provider)
 	}
 	uploads, err := newUploads(ctx, cfg, store, objects, metrics, log)
 	if err != nil {
 		return nil, err
 	}
-	backend := api.NewServer(api.Deps{
-		Uploads: uploads,
-		Logger:  log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
+	root.Handle("/", api.NewServer(api.Deps{
+		Uploads: uploads, Playback: signer,
+		Logger: log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
 		CatalogCacheTTL: cfg.CatalogCacheTTL,
 		Verifier:        id.verifier,
 		PublicCatalog:   cfg.PublicCatalog,
@@ -194,21 +237,42 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 			ProductName: cfg.ProductName, Issuer: id.issuer, ClientID: cfg.OIDCClientID,
 			Scopes: []string{"openid", "profile", "email", "offline_access"}, StreamerURL: cfg.StreamerURL,
 		},
-	})
-	if id.provider == nil {
-		return backend, nil
-	}
-	root := http.NewServeMux()
-	root.Handle(id.providerPath, id.provider)
-	root.Handle("/", backend)
+	}))
 	return root, nil
+}
+
+// playbackSigner returns the signer of playback tokens: the configured
+// keys, or in all-in-one mode a key generated once in the data directory.
+func playbackSigner(cfg Config, log *slog.Logger) (*playback.Signer, error) {
+	spec := cfg.PlaybackKeys
+	if spec == "" {
+		path := filepath.Join(cfg.DataDir, "playback-keys")
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			spec = playback.NewKey("k1")
+			if err := os.WriteFile(path, []byte(spec+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("playback key: %w", err)
+			}
+			log.Info("playback key generated", "path", path)
+		case err != nil:
+			return nil, fmt.Errorf("playback key: %w", err)
+		default:
+			spec = strings.TrimSpace(string(b))
+		}
+	}
+	s, err := playback.ParseKeys(spec)
+	if err != nil {
+		return nil, fmt.Errorf("playback keys: %w", err)
+	}
+	return &s, nil
 }
 
 // startWorkers runs the transcoding workers of the backend role until ctx
 // ends; the returned channel closes when they have stopped.
 func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, log *slog.Logger) (<-chan struct{}, error) {
 	done := make(chan struct{})
-	if cfg.Workers == 0 {
+	if cfg.Workers == 0 || !cfg.hasRole("backend") {
 		close(done)
 		return done, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,6 +134,52 @@ func TestUploadToReadyEndToEnd(t *testing.T) {
 	if res, body := in.get(t, base+"/api/videos/"+videoID, "Authorization", "Bearer "+tok); res.StatusCode != 200 {
 		t.Fatalf("the published video in the catalogue: %s %s", res.Status, body)
 	}
+	// Play it: the playback URL, then the master, a media playlist and a
+	// segment through the streamer, as hls.js would.
+	req, _ := http.NewRequest("POST", base+"/api/videos/"+videoID+"/playback", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	pres, err := in.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pb struct{ URL string }
+	json.NewDecoder(pres.Body).Decode(&pb)
+	pres.Body.Close()
+	if pres.StatusCode != 200 || !strings.HasPrefix(pb.URL, base+"/stream/videos/"+videoID+"/master.m3u8?token=") {
+		t.Fatalf("playback: %s %q", pres.Status, pb.URL)
+	}
+	follow := func(from, ref string) string {
+		u, _ := url.Parse(from)
+		r, _ := url.Parse(ref)
+		return u.ResolveReference(r).String()
+	}
+	firstURI := func(playlist string) string {
+		for _, line := range strings.Split(playlist, "\n") {
+			if line != "" && !strings.HasPrefix(line, "#") {
+				return line
+			}
+		}
+		t.Fatalf("no URI in\n%s", playlist)
+		return ""
+	}
+	res, master := in.get(t, pb.URL)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/vnd.apple.mpegurl" {
+		t.Fatalf("master: %s %s", res.Status, res.Header.Get("Content-Type"))
+	}
+	mediaURL := follow(pb.URL, firstURI(string(master)))
+	res, media := in.get(t, mediaURL)
+	if res.StatusCode != 200 || !strings.Contains(string(media), "#EXT-X-ENDLIST") {
+		t.Fatalf("media playlist: %s\n%s", res.Status, media)
+	}
+	segURL := follow(mediaURL, firstURI(string(media)))
+	res, seg := in.get(t, segURL)
+	if res.StatusCode != 200 || len(seg) == 0 || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("segment %s: %s %q", segURL, res.Status, res.Header.Get("Cache-Control"))
+	}
+	if res, _ := in.get(t, strings.Split(pb.URL, "?")[0]); res.StatusCode != 401 {
+		t.Fatalf("master without a token: %s", res.Status)
+	}
+
 	_, metrics := in.get(t, base+"/metrics")
 	for _, want := range []string{"ginflix_uploads_total 1", "ginflix_upload_bytes_total ",
 		`ginflix_job_duration_seconds_count{kind="transcode",result="succeeded"} 1`} {
