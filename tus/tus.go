@@ -111,6 +111,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ginflix/ginflix"
@@ -206,6 +207,11 @@ type Handler struct {
 	locker *memorylocker.MemoryLocker
 	tusd   *handler.UnroutedHandler
 	serve  http.Handler
+
+	// finishing serialises complete per upload id. tusd's lock already
+	// does on the request paths; this also covers the sweep and any
+	// caller that reaches complete without it.
+	finishing sync.Map // id → *sync.Mutex
 }
 
 // New builds a Handler storing uploads in cfg.Dir.
@@ -575,6 +581,9 @@ func (h *Handler) preFinish(ev handler.HookEvent) (handler.HTTPResponse, error) 
 // Callers hold the upload's lock; without it (tests) it is still safe,
 // the Finisher being idempotent.
 func (h *Handler) complete(ctx context.Context, info handler.FileInfo) (string, error) {
+	mu, _ := h.finishing.LoadOrStore(info.ID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	if t, ok := h.readTombstone(info.ID); ok {
 		return t.VideoID, nil
 	}
@@ -613,6 +622,8 @@ func (h *Handler) complete(ctx context.Context, info handler.FileInfo) (string, 
 	if err := h.removeFiles(ctx, u.ID); err != nil {
 		h.log.Error("deleting finished upload; the sweep will retry", "upload", u.ID, "error", err)
 	}
+	// Later callers find the tombstone; the entry need not outlive it.
+	h.finishing.Delete(u.ID)
 	return videoID, nil
 }
 
