@@ -78,12 +78,9 @@ type Config struct {
 	ShutdownTimeout    time.Duration
 }
 
-// Roles a process can take. The streamer and web roles arrive with their
-// own issues; until then asking for them is an error, not a silent no-op.
-var (
-	knownRoles     = []string{"backend", "streamer", "web"}
-	availableRoles = []string{"backend", "streamer"}
-)
+// knownRoles are the roles a process can take, one-to-one with the seed's
+// Deployments: backend (API + transcoding), streamer, web (front ends).
+var knownRoles = []string{"backend", "streamer", "web"}
 
 // setting binds one flag and its environment variable to a Config field.
 type setting struct {
@@ -97,7 +94,7 @@ func (c *Config) settings() []setting {
 		{"addr", "GINFLIX_ADDR", "address to listen on", false, (*stringValue)(&c.Addr)},
 		{"data", "GINFLIX_DATA_DIR", "data directory: SQLite database and local object store", false, (*stringValue)(&c.DataDir)},
 		{"public-url", "GINFLIX_PUBLIC_URL", "URL users reach Ginflix at (default http://ADDR)", false, (*stringValue)(&c.PublicURL)},
-		{"roles", "GINFLIX_ROLES", "comma-separated roles to run: backend, streamer, web (default: all available)", false, (*listValue)(&c.Roles)},
+		{"roles", "GINFLIX_ROLES", "comma-separated roles to run: backend, streamer, web (default: all)", false, (*listValue)(&c.Roles)},
 		{"mongodb-uri", "GINFLIX_MONGODB_URI", "MongoDB connection string; empty uses the embedded SQLite database", true, (*stringValue)(&c.MongoDBURI)},
 		{"mongodb-database", "GINFLIX_MONGODB_DATABASE", "MongoDB database name", false, (*stringValue)(&c.MongoDBDatabase)},
 		{"storage", "GINFLIX_STORAGE", "object store: filesystem (under the data directory) or s3", false, (*stringValue)(&c.Storage)},
@@ -268,14 +265,11 @@ func (c *Config) validate(errs ...error) error {
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
 	if len(c.Roles) == 0 || slices.Equal(c.Roles, []string{"all"}) {
-		c.Roles = slices.Clone(availableRoles)
+		c.Roles = slices.Clone(knownRoles)
 	}
 	for _, r := range c.Roles {
-		switch {
-		case !slices.Contains(knownRoles, r):
+		if !slices.Contains(knownRoles, r) {
 			errs = append(errs, fmt.Errorf("GINFLIX_ROLES: unknown role %q (roles: %s)", r, strings.Join(knownRoles, ", ")))
-		case !slices.Contains(availableRoles, r):
-			errs = append(errs, fmt.Errorf("GINFLIX_ROLES: the %s role is not part of this build yet (available: %s)", r, strings.Join(availableRoles, ", ")))
 		}
 	}
 	if c.MongoDBURI != "" && !strings.HasPrefix(c.MongoDBURI, "mongodb://") && !strings.HasPrefix(c.MongoDBURI, "mongodb+srv://") {
@@ -350,7 +344,7 @@ func (c *Config) validate(errs ...error) error {
 		if _, err := playback.ParseKeys(c.PlaybackKeys); err != nil {
 			errs = append(errs, fmt.Errorf("GINFLIX_PLAYBACK_KEYS: %w", err))
 		}
-	} else if !(c.hasRole("backend") && c.hasRole("streamer")) {
+	} else if c.hasRole("backend") != c.hasRole("streamer") {
 		errs = append(errs, errors.New("GINFLIX_PLAYBACK_KEYS must be set, the same on backend and streamer, when they run as separate processes"))
 	}
 	if c.MaxUploadSize <= 0 {

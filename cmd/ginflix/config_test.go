@@ -86,12 +86,12 @@ func TestConfigDefaults(t *testing.T) {
 		LogFormat:          "auto",
 		ShutdownTimeout:    30 * time.Second,
 	}
-	want.Roles = []string{"backend", "streamer"}
+	want.Roles = []string{"backend", "streamer", "web"}
 	if !slices.Equal(c.Roles, want.Roles) {
 		t.Errorf("Roles = %q, want %q", c.Roles, want.Roles)
 	}
-	if !c.hasRole("backend") || c.hasRole("web") {
-		t.Errorf("hasRole: backend=%v web=%v, want true false", c.hasRole("backend"), c.hasRole("web"))
+	if !c.hasRole("backend") || !c.hasRole("web") || c.hasRole("bogus") {
+		t.Errorf("hasRole: backend=%v web=%v bogus=%v, want true true false", c.hasRole("backend"), c.hasRole("web"), c.hasRole("bogus"))
 	}
 	c.Roles, want.Roles = nil, nil
 	if !reflect.DeepEqual(c, want) {
@@ -394,18 +394,17 @@ func TestConfigRoles(t *testing.T) {
 		errSubs []string
 		notSubs []string
 	}{
-		{"default", nil, nil, []string{"backend", "streamer"}, nil, nil},
+		{"default", nil, nil, []string{"backend", "streamer", "web"}, nil, nil},
 		{"dedupe", nil, map[string]string{"GINFLIX_ROLES": "backend, streamer, backend"}, []string{"backend", "streamer"}, nil, nil},
 		{"blanks dropped", nil, map[string]string{"GINFLIX_ROLES": " , backend,, streamer"}, []string{"backend", "streamer"}, nil, nil},
-		{"all", nil, map[string]string{"GINFLIX_ROLES": "all"}, []string{"backend", "streamer"}, nil, nil},
+		{"all", nil, map[string]string{"GINFLIX_ROLES": "all"}, []string{"backend", "streamer", "web"}, nil, nil},
 		{"flag", []string{"--roles", "backend,streamer"}, map[string]string{"GINFLIX_ROLES": "bogus"}, []string{"backend", "streamer"}, nil, nil},
-		{"empty flag means all", []string{"--roles", ""}, nil, []string{"backend", "streamer"}, nil, nil},
+		{"empty flag means all", []string{"--roles", ""}, nil, []string{"backend", "streamer", "web"}, nil, nil},
 		{"streamer alone with keys", nil, map[string]string{"GINFLIX_ROLES": "streamer", "GINFLIX_PLAYBACK_KEYS": "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, []string{"streamer"}, nil, nil},
 		{"backend alone needs keys", nil, map[string]string{"GINFLIX_ROLES": "backend"}, nil, []string{"GINFLIX_PLAYBACK_KEYS"}, nil},
 		{"unknown", nil, map[string]string{"GINFLIX_ROLES": "backend,transcoder"}, nil,
 			[]string{"GINFLIX_ROLES", `unknown role "transcoder"`}, []string{"not part of this build"}},
-		{"web", []string{"--roles", "backend,web"}, nil, nil,
-			[]string{"GINFLIX_ROLES", "web", "not part of this build yet"}, []string{"unknown role"}},
+		{"web alone needs no keys", []string{"--roles", "web"}, nil, []string{"web"}, nil, nil},
 		{"case matters", nil, map[string]string{"GINFLIX_ROLES": "Backend"}, nil, []string{`unknown role "Backend"`}, nil},
 	}
 	for _, tt := range tests {
@@ -430,8 +429,8 @@ func TestConfigRoles(t *testing.T) {
 	}
 
 	t.Run("both unavailable reported", func(t *testing.T) {
-		_, err := load(t, nil, map[string]string{"GINFLIX_ROLES": "streamer,web", "GINFLIX_PLAYBACK_KEYS": "bad"})
-		wantErr(t, err, "the web role", "GINFLIX_PLAYBACK_KEYS")
+		_, err := load(t, nil, map[string]string{"GINFLIX_ROLES": "streamer,web,transcoder", "GINFLIX_PLAYBACK_KEYS": "bad"})
+		wantErr(t, err, `unknown role "transcoder"`, "GINFLIX_PLAYBACK_KEYS")
 	})
 }
 
@@ -569,9 +568,8 @@ func TestConfigSeveralProblemsTogether(t *testing.T) {
 		map[string]string{"GINFLIX_ROLES": "web,bogus", "GINFLIX_PUBLIC_URL": "gopher://x", "GINFLIX_MONGODB_URI": "mysql://x"})
 	want := []string{
 		"GINFLIX_ADDR", "GINFLIX_LOG_LEVEL", "GINFLIX_PUBLIC_URL", "GINFLIX_MONGODB_URI",
-		"the web role", `unknown role "bogus"`,
+		`unknown role "bogus"`,
 		"GINFLIX_S3_ENDPOINT", "GINFLIX_S3_BUCKET", "GINFLIX_S3_ACCESS_KEY", "GINFLIX_S3_SECRET_KEY",
-		"GINFLIX_PLAYBACK_KEYS", // web without backend and streamer: they run apart
 	}
 	wantErr(t, err, want...)
 	// One problem a line, under the heading.

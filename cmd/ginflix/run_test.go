@@ -148,8 +148,8 @@ func TestNoCommand(t *testing.T) {
 // A bad configuration fails before anything is opened or listened on.
 func TestServeBadConfig(t *testing.T) {
 	data := t.TempDir() + "/never"
-	_, _, err := runCmd(t, "serve", "--data", data, "--addr", "127.0.0.1:0", "--roles", "web", "--log-level", "chatty")
-	wantErr(t, err, "invalid configuration", "web role", "GINFLIX_LOG_LEVEL")
+	_, _, err := runCmd(t, "serve", "--data", data, "--addr", "127.0.0.1:0", "--roles", "web,cdn", "--log-level", "chatty")
+	wantErr(t, err, "invalid configuration", `unknown role "cdn"`, "GINFLIX_LOG_LEVEL")
 	if _, statErr := os.Stat(data); statErr == nil {
 		t.Errorf("data directory %s was created for a bad configuration", data)
 	}

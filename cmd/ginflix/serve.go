@@ -27,6 +27,7 @@ import (
 	"github.com/ginflix/ginflix/sqlite"
 	"github.com/ginflix/ginflix/streamer"
 	"github.com/ginflix/ginflix/tus"
+	"github.com/ginflix/ginflix/web"
 )
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
@@ -202,8 +203,11 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 			AllowedOrigins: origins,
 		}))
 	}
+	if cfg.hasRole("web") {
+		root.Handle("/", web.NewHandler(web.Built()))
+	}
 	if !cfg.hasRole("backend") {
-		// A streamer alone still answers probes and scrapes.
+		// A streamer or web process alone still answers probes and scrapes.
 		root.Handle("GET /metrics", metrics.Handler())
 		root.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -225,7 +229,7 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 	if err != nil {
 		return nil, err
 	}
-	root.Handle("/", api.NewServer(api.Deps{
+	backend := api.NewServer(api.Deps{
 		Uploads: uploads, Playback: signer,
 		Logger: log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
 		CatalogCacheTTL: cfg.CatalogCacheTTL,
@@ -237,7 +241,15 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 			ProductName: cfg.ProductName, Issuer: id.issuer, ClientID: cfg.OIDCClientID,
 			Scopes: []string{"openid", "profile", "email", "offline_access"}, StreamerURL: cfg.StreamerURL,
 		},
-	}))
+	})
+	if !cfg.hasRole("web") {
+		root.Handle("/", backend)
+		return root, nil
+	}
+	// The web apps own every other path (client-side routes).
+	for _, p := range []string{"/api/", "/health", "/ready", "/metrics"} {
+		root.Handle(p, backend)
+	}
 	return root, nil
 }
 

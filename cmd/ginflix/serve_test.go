@@ -413,3 +413,28 @@ func TestServeDataDirIsAFile(t *testing.T) {
 	err := run(ctx, []string{"ginflix", "serve", "--addr", freeAddr(t), "--data", file}, envOf(nil), strings.NewReader(""), &out, &errOut)
 	wantErr(t, err, "data directory")
 }
+
+// TestWebRoleBesideTheAPI: all-in-one, the web apps own every path but
+// the API's, the provider's and the streamer's.
+func TestWebRoleBesideTheAPI(t *testing.T) {
+	addr := freeAddr(t)
+	base := "http://" + addr
+	in := startServe(t, addr, t.TempDir(), nil)
+	in.waitReady(t, base)
+	for path, want := range map[string]string{
+		"/":                                      "text/html",
+		"/watch/some-video":                      "text/html",
+		"/admin/uploads":                         "text/html",
+		"/api/nope":                              "application/json",
+		"/stream/health":                         "application/json",
+		"/oidc/.well-known/openid-configuration": "application/json",
+	} {
+		res, body := in.get(t, base+path)
+		if !strings.HasPrefix(res.Header.Get("Content-Type"), want) {
+			t.Errorf("%s: %s %q %.80s", path, res.Status, res.Header.Get("Content-Type"), body)
+		}
+	}
+	if res, _ := in.get(t, base+"/api/nope"); res.StatusCode != 404 {
+		t.Errorf("/api/nope: %s", res.Status)
+	}
+}
