@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 VERSITYGW_VERSION := v1.8.0
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: run build test test-deps system-deps bench check-go clean
+.PHONY: run build test test-deps system-deps bench bench-transcode check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 or newer (https://go.dev/doc/install) and run make again." >&2; exit 1; }
@@ -38,9 +38,15 @@ test: test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-## bench: catalogue API benchmark against a bare net/http handler (see bench/README.md)
+## bench: catalogue API vs bare net/http, HLS delivery vs nginx (see bench/README.md);
+## the transcoding benchmark is separate: make bench-transcode (minutes of CPU)
 bench: check-go
+	@scripts/apt-install.sh nginx=nginx-light wrk=wrk
 	$(GO) run ./bench/catalog
+	$(GO) run ./bench/streamer
+
+bench-transcode: check-go system-deps
+	$(GO) run ./bench/transcode -runs 3
 
 clean:
 	rm -rf $(BIN) .cache
