@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/httpmw"
 )
 
 // adminVideoJSON is a video as admins see it: any status, with who
@@ -103,7 +104,7 @@ func (s *server) handleAdminPatchVideo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cache.invalidate()
-	s.Logger.InfoContext(r.Context(), "video updated", "video_id", id, "by", principal(r).Subject, "request_id", requestIDFrom(r.Context()))
+	s.Logger.InfoContext(r.Context(), "video updated", "video_id", id, "by", principal(r).Subject, "request_id", httpmw.RequestIDFrom(r.Context()))
 	writeJSON(w, http.StatusOK, s.toAdminVideoJSON(v))
 }
 
@@ -138,7 +139,7 @@ func (s *server) handleAdminDeleteVideo(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.cache.invalidate()
-	s.Logger.InfoContext(r.Context(), "video deleted", "video_id", id, "by", principal(r).Subject, "request_id", requestIDFrom(r.Context()))
+	s.Logger.InfoContext(r.Context(), "video deleted", "video_id", id, "by", principal(r).Subject, "request_id", httpmw.RequestIDFrom(r.Context()))
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/httpmw"
 )
 
 // statusOf maps error codes to HTTP statuses: the only place that does.
@@ -45,11 +46,11 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var body errorBody
 	body.Error.Code = code
 	body.Error.Message = ginflix.ErrorMessage(err)
-	body.Error.RequestID = requestIDFrom(r.Context())
+	body.Error.RequestID = httpmw.RequestIDFrom(r.Context())
 	if e, ok := err.(*ginflix.Error); ok {
 		body.Error.Param = e.Param
 	}
-	route := routeLabel(r)
+	route := httpmw.Route(r)
 	if status >= 500 {
 		s.Logger.ErrorContext(r.Context(), "request failed", "route", route, "code", code, "err", err, "request_id", body.Error.RequestID)
 	}

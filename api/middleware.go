@@ -1,126 +1,36 @@
 package api
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/httpmw"
 )
 
-type ctxKey int
-
-const (
-	requestIDKey ctxKey = iota
-	routeKey
-)
-
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+// onPanic logs a handler panic and answers 500.
+func (s *server) onPanic(w http.ResponseWriter, r *http.Request, v any) {
+	s.Logger.ErrorContext(r.Context(), "handler panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()),
+		"request_id", httpmw.RequestIDFrom(r.Context()))
+	s.writeError(w, r, fmt.Errorf("panic: %v", v))
 }
 
-// routeLabel is the matched pattern, a bounded label for metrics and logs.
-func routeLabel(r *http.Request) string {
-	if p, ok := r.Context().Value(routeKey).(string); ok {
-		return p
+// record logs every request and records its latency by route.
+func (s *server) record(r *http.Request, d httpmw.Done) {
+	s.Metrics.ObserveHTTP(d.Route, r.Method, d.Status, d.Duration.Seconds())
+	if d.Route == "GET /health" || d.Route == "GET /metrics" {
+		return // probes and scrapes would drown the log
 	}
-	return "unmatched"
-}
-
-// A proxy's request id is kept when it looks like one, so logs of the
-// proxy and of Ginflix can be joined; anything else is replaced.
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,128}$`)
-
-func (s *server) requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID.MatchString(id) {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
-}
-
-// recoverPanics turns a handler panic into a logged 500, not a dead process.
-func (s *server) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.Logger.ErrorContext(r.Context(), "handler panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()),
-					"request_id", requestIDFrom(r.Context()))
-				s.writeError(w, r, fmt.Errorf("panic: %v", v))
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusRecorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusRecorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the connection (flush, deadlines).
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// observe logs every request and records its latency by route.
-func (s *server) observe(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		_, pattern := s.mux.Handler(r)
-		if pattern == "/" || pattern == "" {
-			pattern = "unmatched"
-		}
-		r = r.WithContext(context.WithValue(r.Context(), routeKey, pattern))
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		elapsed := time.Since(start)
-		s.Metrics.ObserveHTTP(pattern, r.Method, rec.status, elapsed.Seconds())
-		if pattern == "GET /health" || pattern == "GET /metrics" {
-			return // probes and scrapes would drown the log
-		}
-		s.Logger.LogAttrs(r.Context(), levelFor(rec.status), "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", pattern),
-			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-			slog.Duration("duration", elapsed), slog.String("request_id", requestIDFrom(r.Context())))
-	})
+	s.Logger.LogAttrs(r.Context(), levelFor(d.Status), "request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", d.Route),
+		slog.Int("status", d.Status), slog.Int64("bytes", d.Bytes),
+		slog.Duration("duration", d.Duration), slog.String("request_id", httpmw.RequestIDFrom(r.Context())))
 }
 
 // pathID reads an id path value ({id}, {videoId}) and checks its shape.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/httpmw"
 	"github.com/ginflix/ginflix/playback"
 )
 
@@ -82,5 +83,5 @@ func NewServer(d Deps) http.Handler {
 	}
 	// Unmatched requests still get JSON: 404, or 405 with Allow.
 	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))
-	return s.requestID(s.recoverPanics(s.observe(s.mux)))
+	return httpmw.RequestID(httpmw.Recover(httpmw.Observe(s.mux, s.mux, s.record), s.onPanic))
 }
