@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 VERSITYGW_VERSION := v1.8.0
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: run build test test-deps system-deps bench bench-transcode check-go clean
+.PHONY: run build test test-deps system-deps bench bench-transcode kind-up kind-down check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 or newer (https://go.dev/doc/install) and run make again." >&2; exit 1; }
@@ -28,6 +28,7 @@ system-deps:
 
 ## test-deps: what the tests need that Go modules do not bring
 test-deps: check-go system-deps $(TOOLS)/versitygw
+	@scripts/apt-install.sh nginx=nginx promtool=prometheus
 
 # versitygw (Apache-2.0) is the real S3 server the s3 package is tested against.
 $(TOOLS)/versitygw:
@@ -47,6 +48,13 @@ bench: check-go
 
 bench-transcode: check-go system-deps
 	$(GO) run ./bench/transcode -runs 3
+
+## kind-up / kind-down: the distributed deployment on a local kind cluster (needs Docker and kind)
+kind-up:
+	deploy/kind/up.sh
+
+kind-down:
+	deploy/kind/down.sh
 
 clean:
 	rm -rf $(BIN) .cache
