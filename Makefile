@@ -10,13 +10,18 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 VERSITYGW_VERSION := v1.8.0
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: run build test test-deps system-deps bench bench-transcode kind-up kind-down check-go clean
+.PHONY: run build web test test-deps system-deps bench bench-transcode kind-up kind-down check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 or newer (https://go.dev/doc/install) and run make again." >&2; exit 1; }
 
-build: check-go
+build: check-go web
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ginflix ./cmd/ginflix
+
+## web: build the viewer and admin apps into web/dist, which the binary embeds
+web:
+	@if command -v npm >/dev/null; then cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	else echo "npm is missing: the binary is built without the web apps (install Node.js 20 and run make again)" >&2; fi
 
 ## run: build and start every role on http://127.0.0.1:8080 (data in ./data)
 run: build system-deps
@@ -28,7 +33,7 @@ system-deps:
 
 ## test-deps: what the tests need that Go modules do not bring
 test-deps: check-go system-deps $(TOOLS)/versitygw
-	@scripts/apt-install.sh nginx=nginx promtool=prometheus
+	@scripts/apt-install.sh nginx=nginx promtool=prometheus chromium=chromium
 
 # versitygw (Apache-2.0) is the real S3 server the s3 package is tested against.
 $(TOOLS)/versitygw:
@@ -38,6 +43,7 @@ $(TOOLS)/versitygw:
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 ## bench: catalogue API vs bare net/http, HLS delivery vs nginx (see bench/README.md);
 ## the transcoding benchmark is separate: make bench-transcode (minutes of CPU)
