@@ -30,6 +30,9 @@ type policy struct {
 	// whole is true for objects the server needs in memory (to rewrite
 	// them) even when the cache cannot keep them.
 	whole bool
+	// prepare, when set, parses an object for rewriting once, when it is
+	// read; the template is kept with the entry (and counted in its cost).
+	prepare func([]byte) *template
 }
 
 // entry is a cached object, or, with data nil, a note that the object is
@@ -40,8 +43,53 @@ type entry struct {
 	info    ginflix.ObjectInfo
 	etag    string // quoted, ready for the header
 	expires time.Time
-	cost    int64
+	cost    int64 // everything below included; changed under the cache's lock
 	elem    *list.Element
+
+	// reserved is what read set aside for the entry before reading.
+	reserved int64
+	// tmpl is the object parsed for rewriting (policy.prepare), if any.
+	tmpl *template
+	// rendered holds the last rewritten copies of a rewritten object
+	// whose parameter is shared by all requests of a window (media
+	// playlists, storyboards: the video token), by parameter value. They
+	// belong to this entry, so to this version of the object (its store
+	// ETag): a re-read object starts with none, and they go with the
+	// entry. Stored under the cache's lock (keepRendered), read without.
+	rendered atomic.Pointer[renderedSet]
+}
+
+// rendered is one rewritten copy of an object and the ETag of its bytes.
+type rendered struct {
+	value string // the parameter's value it was rendered with
+	body  []byte
+	etag  string
+}
+
+func (r *rendered) cost() int64 { return int64(len(r.value)+len(r.body)+len(r.etag)) + 64 }
+
+// renderedPerEntry bounds the copies an entry keeps: the current video
+// token's and the previous one's, which requests may still carry around a
+// window's turn.
+const renderedPerEntry = 2
+
+// renderedSet is an immutable list of copies, the most recent first.
+type renderedSet struct {
+	copies [renderedPerEntry]*rendered
+}
+
+// renderedFor returns e's copy rendered with value, or nil.
+func (e *entry) renderedFor(value string) *rendered {
+	set := e.rendered.Load()
+	if set == nil {
+		return nil
+	}
+	for _, r := range set.copies {
+		if r != nil && r.value == value {
+			return r
+		}
+	}
+	return nil
 }
 
 // fetched is the outcome of a cache lookup: an object in memory (data set)
@@ -50,6 +98,8 @@ type fetched struct {
 	data []byte
 	info ginflix.ObjectInfo
 	etag string
+	tmpl *template // the object parsed for rewriting, when its policy asks
+	ent  *entry    // the cache entry the object came from, nil if none
 }
 
 // flight is one object store read that concurrent lookups share.
@@ -96,7 +146,7 @@ func (c *cache) get(ctx context.Context, key string, pol policy) (fetched, error
 	if e, ok := c.items[key]; ok {
 		if c.now().Before(e.expires) {
 			c.lru.MoveToFront(e.elem)
-			res := fetched{data: e.data, info: e.info, etag: e.etag}
+			res := fetched{data: e.data, info: e.info, etag: e.etag, tmpl: e.tmpl, ent: e}
 			c.mu.Unlock()
 			c.metrics.CacheHit(pol.kind)
 			return res, nil
@@ -141,10 +191,12 @@ func (c *cache) fill(key string, pol policy, f *flight) {
 		}
 		e.elem = c.lru.PushFront(e)
 		c.items[key] = e
-		c.used += e.cost - reservedFor(e) // the reservation becomes the entry
-		if e.data == nil {
-			// A note costs its overhead only; make room for it like any entry.
-			c.evictLocked(0)
+		c.used += e.cost - e.reserved // the reservation becomes the entry
+		// A note costs its overhead only, a template comes on top of the
+		// reservation: make room for them like for any entry.
+		c.evictLocked(0)
+		if c.items[key] == e {
+			res.ent = e
 		}
 	}
 	delete(c.flights, key)
@@ -152,15 +204,6 @@ func (c *cache) fill(key string, pol policy, f *flight) {
 	f.res, f.err = res, err
 	c.mu.Unlock()
 	close(f.done)
-}
-
-// reservedFor is what read reserved for e: its cost for data entries
-// (reserved before reading), nothing for notes.
-func reservedFor(e *entry) int64 {
-	if e.data == nil {
-		return 0
-	}
-	return e.cost
 }
 
 func (c *cache) read(key string, pol policy) (fetched, *entry, error) {
@@ -195,10 +238,43 @@ func (c *cache) read(key string, pol policy) (fetched, *entry, error) {
 		etag = `"` + hex.EncodeToString(sum[:16]) + `"`
 	}
 	res := fetched{data: data, info: info, etag: etag}
+	if pol.prepare != nil {
+		res.tmpl = pol.prepare(data)
+	}
 	if !keep {
 		return res, nil, nil
 	}
-	return res, &entry{key: key, data: data, info: info, etag: etag, expires: c.now().Add(c.ttl), cost: cost}, nil
+	e := &entry{key: key, data: data, info: info, etag: etag, expires: c.now().Add(c.ttl), cost: cost, reserved: cost, tmpl: res.tmpl}
+	if e.tmpl != nil {
+		e.cost += e.tmpl.cost()
+	}
+	return res, e, nil
+}
+
+// keepRendered adds a rewritten copy to e, counting it in the cache's
+// bytes, unless e has left the cache (evicted, expired or replaced by a
+// newer read) or already holds a copy for the same value. The oldest copy
+// past renderedPerEntry makes way.
+func (c *cache) keepRendered(e *entry, r *rendered) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.items[e.key] != e || e.renderedFor(r.value) != nil {
+		return
+	}
+	var set renderedSet
+	set.copies[0] = r
+	delta := r.cost()
+	if old := e.rendered.Load(); old != nil {
+		copy(set.copies[1:], old.copies[:])
+		if dropped := old.copies[renderedPerEntry-1]; dropped != nil {
+			delta -= dropped.cost()
+		}
+	}
+	e.rendered.Store(&set)
+	e.cost += delta
+	c.used += delta
+	c.evictLocked(0)
+	c.metrics.CacheBytes(c.used)
 }
 
 // reserve sets n bytes aside for a fill, evicting what it must; it fails

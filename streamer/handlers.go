@@ -1,7 +1,6 @@
 package streamer
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,7 +70,9 @@ func (s *server) handleMaster(w http.ResponseWriter, r *http.Request) {
 	s.serve(w, r, object{
 		key: ginflix.HLSPrefix(id) + "master.m3u8", prefix: ginflix.HLSPrefix(id), kind: kindPlaylist,
 		cacheControl: cachePlaylist,
-		rewrite:      func(b []byte) []byte { return rewritePlaylist(b, "token", tok) },
+		// Each viewer has their own token: nothing to share between
+		// requests but the parsed template.
+		rewrite: &rewriting{prepare: playlistTemplate, name: "token", value: tok},
 	})
 }
 
@@ -87,9 +88,10 @@ func (s *server) handleRendition(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.viewerToken(w, r, id); !ok {
 			return
 		}
-		vt := s.Signer.VideoToken(id, s.Now())
+		vt := s.videoToks.current(id, s.Now())
 		o.kind, o.cacheControl = kindPlaylist, cachePlaylist
-		o.rewrite = func(b []byte) []byte { return rewritePlaylist(b, "vt", vt) }
+		// Every viewer of the window gets the same bytes: keep them.
+		o.rewrite = &rewriting{prepare: playlistTemplate, name: "vt", value: vt, shared: true}
 	case file == "init.mp4":
 		o.kind = kindInit
 	case validSegment.MatchString(file):
@@ -129,7 +131,7 @@ func (s *server) handleThumbnail(w http.ResponseWriter, r *http.Request) {
 	if file == "storyboard.vtt" {
 		// The request's own token, not a fresh one: the answer is then a
 		// function of the URL alone, which a CDN may share.
-		o.rewrite = func(b []byte) []byte { return rewriteStoryboard(b, "vt", vt) }
+		o.rewrite = &rewriting{prepare: storyboardTemplate, name: "vt", value: vt, shared: true}
 	}
 	s.serve(w, r, o)
 }
@@ -138,7 +140,7 @@ func (s *server) handleThumbnail(w http.ResponseWriter, r *http.Request) {
 func (s *server) viewerToken(w http.ResponseWriter, r *http.Request, id string) (string, bool) {
 	tok, err := queryParam(r, "token")
 	if err == nil {
-		_, err = s.Signer.VerifyViewer(tok, id)
+		err = s.viewers.verify(tok, id)
 	}
 	if err != nil {
 		s.writeError(w, r, withParam(err, "token"))
@@ -156,7 +158,7 @@ func (s *server) videoToken(w http.ResponseWriter, r *http.Request, id string) (
 	vt, err := queryParam(r, "vt")
 	var until time.Time
 	if err == nil {
-		until, err = s.Signer.VerifyVideo(vt, id)
+		until, err = s.videos.verify(vt, id)
 	}
 	if err != nil {
 		s.writeError(w, r, withParam(err, "vt"))
@@ -171,7 +173,27 @@ func (s *server) videoToken(w http.ResponseWriter, r *http.Request, id string) (
 // URL per token, so nobody can mint cache-busting variants that a CDN
 // would forward to the streamer.
 func queryParam(r *http.Request, name string) (string, error) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	raw := r.URL.RawQuery
+	if !strings.ContainsAny(raw, "&;") {
+		// One pair at most, the usual case: what url.ParseQuery would
+		// make of it, without its map.
+		if raw == "" {
+			return "", nil
+		}
+		k, v, _ := strings.Cut(raw, "=")
+		k, err := url.QueryUnescape(k)
+		if err == nil {
+			v, err = url.QueryUnescape(v)
+		}
+		if err != nil {
+			return "", ginflix.InvalidParam(name, "The query string is not valid.")
+		}
+		if k != name {
+			return "", ginflix.InvalidParam(truncate(k, 40), "Unknown query parameter; this URL takes only %s.", name)
+		}
+		return v, nil
+	}
+	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return "", ginflix.InvalidParam(name, "The query string is not valid.")
 	}
@@ -202,13 +224,24 @@ type object struct {
 	kind         string
 	cacheControl string
 	// rewrite, when set, transforms the object's bytes before sending.
-	rewrite func([]byte) []byte
+	rewrite *rewriting
+}
+
+// rewriting is how an object is rewritten: prepare parses it into a
+// template (once per read of the object, kept with its cache entry), and
+// each request renders the template with name=value. When shared, the
+// value is the same for many requests (the video token of the window) and
+// the rendered bytes are kept with the entry too, by value.
+type rewriting struct {
+	prepare     func([]byte) *template
+	name, value string
+	shared      bool
 }
 
 func (s *server) policy(o object) policy {
 	switch {
 	case o.rewrite != nil:
-		return policy{kind: o.kind, maxCached: s.CacheBytes, whole: true}
+		return policy{kind: o.kind, maxCached: s.CacheBytes, whole: true, prepare: o.rewrite.prepare}
 	case o.kind == kindInit:
 		return policy{kind: o.kind, maxCached: s.CacheBytes}
 	default:
@@ -244,11 +277,33 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, o object) {
 		// The bytes depend on the token as well as the object; the ETag
 		// follows the bytes, and the object's time would mislead
 		// If-Modified-Since.
-		body = o.rewrite(body)
-		etag, mod = contentETag(body), time.Time{}
+		body, etag = s.rewritten(res, o.rewrite)
+		mod = time.Time{}
 	}
 	h.Set("ETag", etag)
-	http.ServeContent(bw, r, "", mod, bytes.NewReader(body))
+	http.ServeContent(bw, r, "", mod, newMemBody(body))
+}
+
+// rewritten returns the object of res rewritten by rw, and its ETag: the
+// entry's copy for rw's value when there is one, else a fresh rendering
+// of the object's template (kept with the entry when rw is shared).
+func (s *server) rewritten(res fetched, rw *rewriting) ([]byte, string) {
+	keep := rw.shared && res.ent != nil
+	if keep {
+		if c := res.ent.renderedFor(rw.value); c != nil {
+			return c.body, c.etag
+		}
+	}
+	t := res.tmpl
+	if t == nil {
+		t = rw.prepare(res.data)
+	}
+	body := t.render(rw.name, rw.value)
+	etag := contentETag(body)
+	if keep {
+		s.cache.keepRendered(res.ent, &rendered{value: rw.value, body: body, etag: etag})
+	}
+	return body, etag
 }
 
 func contentETag(b []byte) string {

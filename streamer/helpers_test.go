@@ -172,7 +172,7 @@ func (c *testClock) Add(d time.Duration) {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	fs      *filesystem.Store
 	store   *testStore
 	signer  *playback.Signer
@@ -227,7 +227,7 @@ const storyboardVTT = "WEBVTT\n\n1\n00:00:00.000 --> 00:00:05.000\nsprite_0.jpg#
 
 func secret(c byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{c}, 32)) }
 
-func newEnv(t *testing.T, opts ...func(*Deps)) *env {
+func newEnv(t testing.TB, opts ...func(*Deps)) *env {
 	t.Helper()
 	fs, err := filesystem.New(t.TempDir())
 	if err != nil {

@@ -88,6 +88,9 @@ type server struct {
 	cache     *cache
 	limits    *connLimits // nil without a rate cap
 	sessions  *sessions
+	viewers   *verifiedViewers
+	videoToks *videoTokens
+	videos    *verifiedVideos
 	origins   map[string]bool
 	anyOrigin bool
 }
@@ -146,6 +149,9 @@ func newServer(d Deps) *server {
 		s.limits = newConnLimits(d.RateLimit)
 	}
 	s.sessions = newSessions(sessionWindow, maxSessions, d.Now)
+	s.viewers = newVerifiedViewers(d.Signer, maxVerifiedBytes)
+	s.videoToks = newVideoTokens(d.Signer)
+	s.videos = newVerifiedVideos(d.Signer)
 	s.metrics.ActiveSessions(s.sessions.count)
 	return s
 }
