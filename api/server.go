@@ -83,5 +83,5 @@ func NewServer(d Deps) http.Handler {
 	}
 	// Unmatched requests still get JSON: 404, or 405 with Allow.
 	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))
-	return httpmw.RequestID(httpmw.Recover(httpmw.Observe(s.mux, s.mux, s.record), s.onPanic))
+	return httpmw.RequestID(httpmw.Recover(httpmw.Observe(s.mux, httpmw.MuxRoute(s.mux), s.record), s.onPanic))
 }

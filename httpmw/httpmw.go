@@ -96,6 +96,13 @@ func (w *StatusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (flush, deadlines).
 func (w *StatusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Flush passes a flush through, for handlers that assert http.Flusher.
+func (w *StatusRecorder) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
 // Done is what Observe reports of one answered request.
 type Done struct {
 	Route    string
@@ -104,15 +111,24 @@ type Done struct {
 	Duration time.Duration
 }
 
-// Observe matches each request against mux to know its route (kept in the
-// context for Route), serves it, then calls record.
-func Observe(next http.Handler, mux *http.ServeMux, record func(r *http.Request, d Done)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+// MuxRoute names a request by the pattern mux matches, "unmatched" when
+// only a catch-all or nothing does.
+func MuxRoute(mux *http.ServeMux) func(*http.Request) string {
+	return func(r *http.Request) string {
 		_, pattern := mux.Handler(r)
 		if pattern == "/" || pattern == "" {
-			pattern = "unmatched"
+			return "unmatched"
 		}
+		return pattern
+	}
+}
+
+// Observe names each request with route (kept in the context for Route),
+// serves it, then calls record.
+func Observe(next http.Handler, route func(*http.Request) string, record func(r *http.Request, d Done)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		pattern := route(r)
 		r = r.WithContext(context.WithValue(r.Context(), routeKey, pattern))
 		rec := &StatusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)

@@ -17,7 +17,7 @@ func TestObserveRequestIDRecover(t *testing.T) {
 	})
 	mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
 	var got []Done
-	h := RequestID(Recover(Observe(mux, mux, func(r *http.Request, d Done) { got = append(got, d) }),
+	h := RequestID(Recover(Observe(mux, MuxRoute(mux), func(r *http.Request, d Done) { got = append(got, d) }),
 		func(w http.ResponseWriter, r *http.Request, v any) { w.WriteHeader(500) }))
 
 	rec := httptest.NewRecorder()

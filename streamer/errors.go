@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/httpmw"
 )
 
 // Codes of the streamer beyond ginflix's.
@@ -83,12 +84,12 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var body errorBody
 	body.Error.Code = code
 	body.Error.Message = ginflix.ErrorMessage(err)
-	body.Error.RequestID = requestIDFrom(r.Context())
+	body.Error.RequestID = httpmw.RequestIDFrom(r.Context())
 	var e *ginflix.Error
 	if errors.As(err, &e) {
 		body.Error.Param = e.Param
 	}
-	route := routeLabel(r)
+	route := httpmw.Route(r)
 	if status >= 500 {
 		s.Logger.ErrorContext(r.Context(), "request failed", "route", route, "code", code, "err", err, "request_id", body.Error.RequestID)
 	}

@@ -1,25 +1,14 @@
 package streamer
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/ginflix/ginflix"
-)
-
-type ctxKey int
-
-const (
-	requestIDKey ctxKey = iota
-	routeKey
+	"github.com/ginflix/ginflix/httpmw"
 )
 
 // Limits on what the guard lets through. The longest real path is about
@@ -29,120 +18,43 @@ const (
 	maxURILen  = 2048
 )
 
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+// onPanic logs a handler panic and answers 500.
+func (s *server) onPanic(w http.ResponseWriter, r *http.Request, v any) {
+	s.Logger.ErrorContext(r.Context(), "handler panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()),
+		"request_id", httpmw.RequestIDFrom(r.Context()))
+	s.writeError(w, r, fmt.Errorf("panic: %v", v))
 }
 
-// routeLabel is the matched pattern, a bounded label for metrics and logs.
-func routeLabel(r *http.Request) string {
-	if p, ok := r.Context().Value(routeKey).(string); ok {
-		return p
+// route names a request for metrics and logs; one the guard refuses is
+// "refused", before any routing.
+func (s *server) route(r *http.Request) string {
+	if checkRequest(r) != nil {
+		return "refused"
 	}
-	return "unmatched"
+	return httpmw.MuxRoute(s.mux)(r)
 }
 
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,128}$`)
-
-func (s *server) requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID.MatchString(id) {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
-}
-
-// recoverPanics turns a handler panic into a logged 500, not a dead process.
-func (s *server) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.Logger.ErrorContext(r.Context(), "handler panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()),
-					"request_id", requestIDFrom(r.Context()))
-				s.writeError(w, r, fmt.Errorf("panic: %v", v))
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusRecorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusRecorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusRecorder) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// observe records every request by route and logs it. Successes log at
+// record records every request by route and logs it. Successes log at
 // debug: a viewer fetches a segment every few seconds.
-func (s *server) observe(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		pattern := "refused"
-		if checkRequest(r) == nil {
-			if _, p := s.mux.Handler(r); p != "" && p != "/" {
-				pattern = p
-			} else {
-				pattern = "unmatched"
-			}
-		}
-		r = r.WithContext(context.WithValue(r.Context(), routeKey, pattern))
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		elapsed := time.Since(start)
-		if s.HTTPMetrics != nil {
-			s.HTTPMetrics.ObserveHTTP(pattern, r.Method, rec.status, elapsed.Seconds())
-		}
-		if pattern == "GET /stream/health" {
-			return
-		}
-		level := slog.LevelDebug
-		switch {
-		case rec.status >= 500:
-			level = slog.LevelError
-		case rec.status >= 400 && rec.status != http.StatusNotModified:
-			level = slog.LevelWarn
-		}
-		// The query holds tokens: log the path only.
-		s.Logger.LogAttrs(r.Context(), level, "request",
-			slog.String("method", r.Method), slog.String("path", truncate(r.URL.Path, maxPathLen)), slog.String("route", pattern),
-			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-			slog.Duration("duration", elapsed), slog.String("request_id", requestIDFrom(r.Context())))
-	})
+func (s *server) record(r *http.Request, d httpmw.Done) {
+	if s.HTTPMetrics != nil {
+		s.HTTPMetrics.ObserveHTTP(d.Route, r.Method, d.Status, d.Duration.Seconds())
+	}
+	if d.Route == "GET /stream/health" {
+		return
+	}
+	level := slog.LevelDebug
+	switch {
+	case d.Status >= 500:
+		level = slog.LevelError
+	case d.Status >= 400 && d.Status != http.StatusNotModified:
+		level = slog.LevelWarn
+	}
+	// The query holds tokens: log the path only.
+	s.Logger.LogAttrs(r.Context(), level, "request",
+		slog.String("method", r.Method), slog.String("path", truncate(r.URL.Path, maxPathLen)), slog.String("route", d.Route),
+		slog.Int("status", d.Status), slog.Int64("bytes", d.Bytes),
+		slog.Duration("duration", d.Duration), slog.String("request_id", httpmw.RequestIDFrom(r.Context())))
 }
 
 func truncate(s string, n int) string {

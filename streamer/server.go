@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/httpmw"
 	"github.com/ginflix/ginflix/playback"
 )
 
@@ -161,7 +162,7 @@ func (s *server) handler() http.Handler {
 		s.mux.Handle(rt.pattern(), rt.handler)
 	}
 	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))
-	return s.requestID(s.recoverPanics(s.observe(s.cors(s.guard(s.mux)))))
+	return httpmw.RequestID(httpmw.Recover(httpmw.Observe(s.cors(s.guard(s.mux)), s.route, s.record), s.onPanic))
 }
 
 // open is the one place the server reads the object store: it bounds the
