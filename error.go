@@ -20,6 +20,10 @@ const (
 	ERANGE          = "range_not_satisfiable"
 	EUNAVAILABLE    = "unavailable"
 	ENOTIMPLEMENTED = "not_implemented"
+	// EUNPROCESSABLE is well-formed input that the rules refuse.
+	EUNPROCESSABLE = "unprocessable"
+	// ERATELIMITED asks the client to slow down (Retry-After).
+	ERATELIMITED = "rate_limited"
 )
 
 // Error is an error a client may see: its Message must be safe to show.

@@ -15,6 +15,9 @@ const (
 	JobFailed    JobState = "failed"
 )
 
+// JobStates lists every state, in queue order.
+var JobStates = []JobState{JobQueued, JobRunning, JobSucceeded, JobFailed}
+
 // JobKindTranscode turns an uploaded original into the HLS ladder.
 const JobKindTranscode = "transcode"
 
@@ -78,4 +81,7 @@ type JobStore interface {
 	Job(ctx context.Context, id string) (*Job, error)
 	// Jobs lists jobs, newest first.
 	Jobs(ctx context.Context, f JobFilter) ([]*Job, error)
+	// CountJobs counts jobs by state, for the queue's health; states with
+	// no job are present with 0.
+	CountJobs(ctx context.Context) (map[JobState]int, error)
 }

@@ -13,7 +13,10 @@ type Store interface {
 	ProgressStore
 	MyListStore
 	EventStore
+	AnalyticsStore
 	JobStore
+	SettingsStore
+	AuditStore
 	// Ping checks the database answers, for readiness.
 	Ping(ctx context.Context) error
 	Close() error

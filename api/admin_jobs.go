@@ -113,6 +113,7 @@ func (s *server) handleAdminRetryVideo(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.Audit.Record(r.Context(), principal(r), ginflix.AuditVideoRetried, ginflix.TargetVideo, id, v.Title)
 	s.Logger.InfoContext(r.Context(), "video retried", "video_id", id, "job_id", job.ID, "by", principal(r).Subject)
 	writeJSON(w, http.StatusAccepted, toJobJSON(job, time.Now()))
 }

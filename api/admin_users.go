@@ -2,8 +2,10 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ginflix/ginflix"
@@ -95,6 +97,8 @@ func (s *server) handleAdminCreateUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.Audit.Record(r.Context(), principal(r), ginflix.AuditUserCreated, ginflix.TargetUser, u.ID,
+		fmt.Sprintf("%s, roles: %s", u.Email, strings.Join(u.Roles, ", ")))
 	s.Logger.InfoContext(r.Context(), "user created", "user_id", u.ID, "roles", u.Roles, "by", principal(r).Subject)
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
 }
@@ -138,11 +142,32 @@ func (s *server) handleAdminPatchUser(w http.ResponseWriter, r *http.Request) {
 		}
 		up.PasswordHash = &hash
 	}
+	before, err := s.Store.User(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	u, err := s.Store.UpdateUser(r.Context(), id, up)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.auditUserPatch(r, before, u)
 	s.Logger.InfoContext(r.Context(), "user updated", "user_id", id, "roles", u.Roles, "disabled", u.Disabled, "by", principal(r).Subject)
 	writeJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+// auditUserPatch records the account changes the audit log tracks.
+func (s *server) auditUserPatch(r *http.Request, before, after *ginflix.User) {
+	p := principal(r)
+	switch {
+	case after.Disabled && !before.Disabled:
+		s.Audit.Record(r.Context(), p, ginflix.AuditUserDisabled, ginflix.TargetUser, after.ID, after.Email)
+	case !after.Disabled && before.Disabled:
+		s.Audit.Record(r.Context(), p, ginflix.AuditUserEnabled, ginflix.TargetUser, after.ID, after.Email)
+	}
+	if !slices.Equal(before.Roles, after.Roles) {
+		s.Audit.Record(r.Context(), p, ginflix.AuditUserRoleChanged, ginflix.TargetUser, after.ID,
+			fmt.Sprintf("%s, roles: %s → %s", after.Email, strings.Join(before.Roles, ", "), strings.Join(after.Roles, ", ")))
+	}
 }

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/httpmw"
@@ -84,16 +87,16 @@ func (s *server) handleAdminPatchVideo(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if body.Published != nil && *body.Published {
-		v, err := s.Store.Video(r.Context(), id)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if v.Status != ginflix.StatusReady {
-			s.writeError(w, r, ginflix.Errorf(ginflix.ECONFLICT, "Only a ready video can be published; this one is %s.", v.Status))
-			return
-		}
+	// The video as it was: publishing needs it ready, and the audit log
+	// says what changed.
+	before, err := s.Store.Video(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.Published != nil && *body.Published && before.Status != ginflix.StatusReady {
+		s.writeError(w, r, ginflix.Errorf(ginflix.ECONFLICT, "Only a ready video can be published; this one is %s.", before.Status))
+		return
 	}
 	v, err := s.Store.UpdateVideo(r.Context(), id, ginflix.VideoUpdate{
 		Title: body.Title, Description: body.Description, Tags: body.Tags, Category: body.Category,
@@ -104,6 +107,7 @@ func (s *server) handleAdminPatchVideo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cache.invalidate()
+	s.auditVideoPatch(r, before, v)
 	s.Logger.InfoContext(r.Context(), "video updated", "video_id", id, "by", principal(r).Subject, "request_id", httpmw.RequestIDFrom(r.Context()))
 	writeJSON(w, http.StatusOK, s.toAdminVideoJSON(v))
 }
@@ -139,6 +143,7 @@ func (s *server) handleAdminDeleteVideo(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.cache.invalidate()
+	s.Audit.Record(r.Context(), principal(r), ginflix.AuditVideoDeleted, ginflix.TargetVideo, id, v.Title)
 	s.Logger.InfoContext(r.Context(), "video deleted", "video_id", id, "by", principal(r).Subject, "request_id", httpmw.RequestIDFrom(r.Context()))
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -148,5 +153,41 @@ func (s *server) handleUploads(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, ginflix.Errorf(ginflix.EUNAVAILABLE, "This server takes no uploads; send them to a backend."))
 		return
 	}
-	s.Uploads.ServeHTTP(w, r)
+	rec := &statusRecorder{ResponseWriter: w}
+	s.Uploads.ServeHTTP(rec, r)
+	s.auditUploadCreated(r, rec)
+}
+
+// auditVideoPatch records an admin's edit: publication changes as their
+// own actions, other fields as one "video.updated" naming them.
+func (s *server) auditVideoPatch(r *http.Request, before, after *ginflix.Video) {
+	p := principal(r)
+	var fields []string
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{
+		{"title", before.Title != after.Title},
+		{"description", before.Description != after.Description},
+		{"tags", !slices.Equal(before.Tags, after.Tags)},
+		{"category", before.Category != after.Category},
+		{"language", before.Language != after.Language},
+	} {
+		if f.changed {
+			fields = append(fields, f.name)
+		}
+	}
+	if len(fields) > 0 {
+		detail := after.Title + " — " + strings.Join(fields, ", ")
+		if before.Title != after.Title {
+			detail = fmt.Sprintf("%s — %s (was %q)", after.Title, strings.Join(fields, ", "), before.Title)
+		}
+		s.Audit.Record(r.Context(), p, ginflix.AuditVideoUpdated, ginflix.TargetVideo, after.ID, detail)
+	}
+	switch {
+	case after.Published && !before.Published:
+		s.Audit.Record(r.Context(), p, ginflix.AuditVideoPublished, ginflix.TargetVideo, after.ID, after.Title)
+	case !after.Published && before.Published:
+		s.Audit.Record(r.Context(), p, ginflix.AuditVideoUnpublished, ginflix.TargetVideo, after.ID, after.Title)
+	}
 }

@@ -32,7 +32,7 @@ func (s *server) guard(level access, h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, present, ok := bearerToken(r)
-		if !present && level == catalog && s.PublicCatalog {
+		if !present && level == catalog && s.current(r.Context()).PublicCatalog {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -60,7 +60,7 @@ func (s *server) guard(level access, h http.Handler) http.Handler {
 			return
 		case !p.Admin && !p.Viewer:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ginflix", error="insufficient_scope"`)
-			s.writeError(w, r, ginflix.Errorf(ginflix.EFORBIDDEN, "Your account has no access to %s yet: it needs the %s role.", s.productName(), s.ViewerRole))
+			s.writeError(w, r, ginflix.Errorf(ginflix.EFORBIDDEN, "Your account has no access to %s yet: it needs the %s role.", s.current(r.Context()).SiteName, s.ViewerRole))
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(ginflix.NewContextWithPrincipal(r.Context(), p)))
@@ -92,6 +92,7 @@ func bearerToken(r *http.Request) (token string, present, ok bool) {
 	return token, true, token != ""
 }
 
+// productName is the configured name, the default of the site name.
 func (s *server) productName() string {
 	if s.Public.ProductName != "" {
 		return s.Public.ProductName

@@ -22,6 +22,8 @@ var statusOf = map[string]int{
 	ginflix.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	ginflix.ENOTIMPLEMENTED: http.StatusNotImplemented,
 	ginflix.EINTERNAL:       http.StatusInternalServerError,
+	ginflix.EUNPROCESSABLE:  http.StatusUnprocessableEntity,
+	ginflix.ERATELIMITED:    http.StatusTooManyRequests,
 	"method_not_allowed":    http.StatusMethodNotAllowed,
 }
 

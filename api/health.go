@@ -56,8 +56,11 @@ func (s *server) handleConfig(w http.ResponseWriter, r *http.Request) {
 	if c.Scopes == nil {
 		c.Scopes = []string{}
 	}
-	c.PublicCatalog, c.ManagesUsers = s.PublicCatalog, s.ManagesUsers
-	c.ProductName = s.productName()
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	// The runtime settings, read at use time: an admin's change shows on
+	// the next load of a web app, so browsers revalidate every time.
+	cur := s.current(r.Context())
+	c.PublicCatalog, c.ManagesUsers = cur.PublicCatalog, s.ManagesUsers
+	c.ProductName = cur.SiteName
+	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, c)
 }

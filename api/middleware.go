@@ -48,6 +48,11 @@ const maxBody = 64 << 10
 // decodeJSON reads one JSON object into v, refusing unknown fields, other
 // content types, trailing data and bodies over maxBody.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeJSONLimit(w, r, v, maxBody)
+}
+
+// decodeJSONLimit is decodeJSON with another bound on the body.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, maxBody int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return ginflix.InvalidParam("body", "Send JSON (Content-Type: application/json), not %s.", ct)
 	}

@@ -14,6 +14,10 @@ type playbackJSON struct {
 	ExpiresAt     time.Time `json:"expiresAt"`
 	StoryboardURL string    `json:"storyboardUrl,omitempty"`
 	PosterURL     string    `json:"posterUrl,omitempty"`
+	// Session is the playback-session id the player reports events with
+	// (POST /api/playback/events); opaque, signed, until SessionExpiresAt.
+	Session          string    `json:"session"`
+	SessionExpiresAt time.Time `json:"sessionExpiresAt"`
 }
 
 // handlePlayback authorises one user to play one video: the master
@@ -43,6 +47,12 @@ func (s *server) handlePlayback(w http.ResponseWriter, r *http.Request) {
 		URL:       playback.MasterURL(s.Public.StreamerURL, id, s.Playback.SignViewer(id, principal(r).Subject, ttl)),
 		ExpiresAt: time.Now().Add(ttl).UTC().Truncate(time.Second),
 	}
+	rungs := make([]string, len(v.Renditions))
+	for i, rd := range v.Renditions {
+		rungs[i] = rd.Name
+	}
+	session, sess := s.Playback.SignSession(id, principal(r).Subject, v.Duration, rungs, s.Analytics.SessionTTL)
+	out.Session, out.SessionExpiresAt = session, sess.Expires
 	vt := s.Playback.VideoToken(id, time.Now())
 	if v.StoryboardVTTKey != "" {
 		out.StoryboardURL = playback.ThumbnailURL(s.Public.StreamerURL, id, path.Base(v.StoryboardVTTKey), vt)

@@ -27,6 +27,7 @@ func (s *server) routes() []route {
 		{"GET", "/api/videos/{id}", catalog, h(s.handleGetVideo)},
 		{"GET", "/api/categories", catalog, h(s.handleCategories)},
 		{"POST", "/api/videos/{id}/playback", user, h(s.handlePlayback)},
+		{"POST", "/api/playback/events", user, h(s.handlePlaybackEvents)},
 
 		{"GET", "/api/me", user, h(s.handleMe)},
 		{"GET", "/api/me/progress/{videoId}", user, h(s.handleGetProgress)},
@@ -43,6 +44,14 @@ func (s *server) routes() []route {
 		{"DELETE", "/api/admin/videos/{id}", admin, h(s.handleAdminDeleteVideo)},
 		{"POST", "/api/admin/videos/{id}/retry", admin, h(s.handleAdminRetryVideo)},
 		{"GET", "/api/admin/jobs", admin, h(s.handleAdminJobs)},
+		{"GET", "/api/admin/analytics/overview", admin, h(s.handleAnalyticsOverview)},
+		{"GET", "/api/admin/analytics/popular", admin, h(s.handleAnalyticsPopular)},
+		{"GET", "/api/admin/analytics/geography", admin, h(s.handleAnalyticsGeography)},
+		{"GET", "/api/admin/analytics/videos/{id}", admin, h(s.handleAnalyticsVideo)},
+		{"GET", "/api/admin/system", admin, h(s.handleAdminSystem)},
+		{"GET", "/api/admin/settings", admin, h(s.handleAdminGetSettings)},
+		{"PUT", "/api/admin/settings", admin, h(s.handleAdminPutSettings)},
+		{"GET", "/api/admin/audit", admin, h(s.handleAdminAudit)},
 
 		// tus 1.0 resumable uploads (package tus); OPTIONS is the
 		// protocol's discovery and the browsers' preflight, without a token.

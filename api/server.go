@@ -52,6 +52,20 @@ type Deps struct {
 	Uploads http.Handler
 	// Playback signs the streamer's tokens; nil disables playback.
 	Playback *playback.Signer
+	// Analytics configures playback reporting (analytics.go).
+	Analytics AnalyticsConfig
+
+	// Settings serves the runtime settings an admin changes; nil builds a
+	// cache over Store whose defaults are PublicCatalog and
+	// Public.ProductName (see settings.go).
+	Settings *ginflix.SettingsCache
+	// Audit records admin actions; nil builds one over Store.
+	Audit *Auditor
+	// SystemConfig is the effective configuration, secrets masked, that
+	// GET /api/admin/system shows.
+	SystemConfig []ConfigEntry
+	// FFmpegVersion reports the transcoder's version; nil when unknown.
+	FFmpegVersion func(ctx context.Context) (string, error)
 }
 
 // PublicConfig is the configuration the web apps need, none of it secret.
@@ -68,16 +82,20 @@ type PublicConfig struct {
 // server holds the dependencies handlers close over.
 type server struct {
 	Deps
-	mux   *http.ServeMux
-	cache *pageCache // nil when off
+	mux       *http.ServeMux
+	cache     *pageCache // nil when off
+	sys       systemInfo
+	analytics *analytics
 }
 
 // NewServer returns the backend's handler with every route of routes.go.
 func NewServer(d Deps) http.Handler {
 	s := &server{Deps: d, mux: http.NewServeMux()}
+	s.analytics = newAnalytics(&s.Deps)
 	if d.CatalogCacheTTL > 0 {
 		s.cache = newPageCache(d.CatalogCacheTTL, 4096)
 	}
+	s.initSettings()
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern(), s.guard(rt.access, rt.handler))
 	}

@@ -29,6 +29,8 @@ const (
 	colEvents   = "playback_events"
 	colJobs     = "jobs"
 	colMyList   = "my_list"
+	colSettings = "settings"
+	colAudit    = "audit_log"
 )
 
 // DB is a ginflix.Store on one MongoDB database.
@@ -41,6 +43,7 @@ type DB struct {
 	db     *mongo.Database
 
 	videos, users, progress, events, jobs, myList *mongo.Collection
+	settings, audit                               *mongo.Collection
 
 	// ferret is set when the server is FerretDB. FerretDB v1 runs a
 	// conditional update (findAndModify, updateOne with a filter, $inc) as a
@@ -88,7 +91,12 @@ func (db *DB) init(ctx context.Context) error {
 	db.events = db.db.Collection(colEvents)
 	db.jobs = db.db.Collection(colJobs)
 	db.myList = db.db.Collection(colMyList)
-	return db.createIndexes(ctx)
+	db.settings = db.db.Collection(colSettings)
+	db.audit = db.db.Collection(colAudit)
+	if err := db.createIndexes(ctx); err != nil {
+		return err
+	}
+	return db.initAnalytics(ctx) // analytics.go
 }
 
 func index(name string, unique bool, keys ...bson.E) mongo.IndexModel {
@@ -137,6 +145,11 @@ func (db *DB) createIndexes(ctx context.Context) error {
 			index("runnable", false, asc("state"), asc("run_after"), asc("created_at"), asc("_id")),
 			index("created", false, desc("created_at"), desc("_id")),
 			index("video", false, asc("video_id")),
+		}},
+		{db.audit, []mongo.IndexModel{
+			index("newest", false, desc("at"), desc("_id")),
+			index("action", false, asc("action"), desc("at"), desc("_id")),
+			index("target", false, asc("target_type"), asc("target_id"), desc("at"), desc("_id")),
 		}},
 	}
 	// One index per command: FerretDB v1.24 panics (and drops the

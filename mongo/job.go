@@ -327,3 +327,17 @@ func (db *DB) Jobs(ctx context.Context, f ginflix.JobFilter) ([]*ginflix.Job, er
 	}
 	return out, nil
 }
+
+// CountJobs counts jobs by state: one count per state, each on the
+// runnable index (it leads with state) on MongoDB.
+func (db *DB) CountJobs(ctx context.Context) (map[ginflix.JobState]int, error) {
+	out := map[ginflix.JobState]int{}
+	for _, s := range ginflix.JobStates {
+		n, err := db.jobs.CountDocuments(ctx, m{kv("state", string(s))})
+		if err != nil {
+			return nil, wrap(err)
+		}
+		out[s] = int(n)
+	}
+	return out, nil
+}

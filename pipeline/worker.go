@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,11 @@ type Config struct {
 	// AutoPublish publishes videos as soon as they are ready; otherwise
 	// they wait as drafts for an admin.
 	AutoPublish bool
+	// Settings, when set, gives the runtime settings (ladder, preset,
+	// auto-publish), read for each job so that an admin's change applies
+	// to the next job without a restart; they override FFmpeg.Rungs,
+	// FFmpeg.Preset and AutoPublish.
+	Settings func(ctx context.Context) ginflix.Settings
 	// Backoff is the wait before retry n (1-based) of a failed job.
 	Backoff func(n int) time.Duration
 	Logger  *slog.Logger
@@ -228,14 +234,15 @@ func (w *Worker) transcode(ctx context.Context, job *ginflix.Job, progress func(
 	if err := w.download(ctx, v.SourceKey, src); err != nil {
 		return fmt.Errorf("fetching the original: %w", err)
 	}
-	probe, err := ffmpeg.Validate(ctx, w.cfg.FFmpeg, src)
+	fc := w.encoderConfig(ctx)
+	probe, err := ffmpeg.Validate(ctx, fc, src)
 	if err != nil {
 		return err
 	}
-	rungs := ffmpeg.Ladder(probe, w.cfg.FFmpeg)
+	rungs := ffmpeg.Ladder(probe, fc)
 	out := filepath.Join(dir, "hls")
 	// Encoding is most of the work: it reports 0–95 %, publishing the rest.
-	if err := ffmpeg.Transcode(ctx, w.cfg.FFmpeg, src, out, probe, rungs, func(f float64) { progress(0.95 * f) }); err != nil {
+	if err := ffmpeg.Transcode(ctx, fc, src, out, probe, rungs, func(f float64) { progress(0.95 * f) }); err != nil {
 		return err
 	}
 	results, err := ffmpeg.Results(out, rungs)
@@ -279,12 +286,41 @@ func (w *Worker) transcode(ctx context.Context, job *ginflix.Job, progress func(
 		Status: &status, Duration: &duration, Width: &dw, Height: &dh, Renditions: &renditions,
 		PosterKey: &posterKeys, StoryboardKey: &storyboardKey, StoryboardVTTKey: &vttKey, Error: &empty,
 	}
-	if w.cfg.AutoPublish {
+	if w.autoPublish(ctx) {
 		pub := true
 		u.Published = &pub
 	}
 	_, err = w.store.UpdateVideo(ctx, v.ID, u)
 	return err
+}
+
+// encoderConfig is the FFmpeg configuration of a job starting now: the
+// runtime settings' ladder and preset over the process's configuration.
+func (w *Worker) encoderConfig(ctx context.Context) ffmpeg.Config {
+	fc := w.cfg.FFmpeg
+	if w.cfg.Settings == nil {
+		return fc
+	}
+	s := w.cfg.Settings(ctx)
+	if s.Preset != "" {
+		fc.Preset = s.Preset
+	}
+	if len(s.Ladder) > 0 {
+		fc.Rungs = ffmpeg.RungsFor(s.Ladder)
+		// The ladder's top rung is the cap: an admin who adds 1440p
+		// means it, where the default caps at 1080p.
+		fc.MaxHeight = slices.Max(s.Ladder)
+	}
+	return fc
+}
+
+// autoPublish reads the setting when the video becomes ready, so that a
+// change made during a long encode applies to it.
+func (w *Worker) autoPublish(ctx context.Context) bool {
+	if w.cfg.Settings == nil {
+		return w.cfg.AutoPublish
+	}
+	return w.cfg.Settings(ctx).AutoPublish
 }
 
 // download copies an object to a local file, which FFmpeg can seek in.

@@ -21,8 +21,10 @@ type Metrics struct {
 	httpErrors   *prometheus.CounterVec
 	cache        *prometheus.CounterVec
 	jobSeconds   *prometheus.HistogramVec
-	uploads      prometheus.Counter
+	uploads      *prometheus.CounterVec
 	uploadBytes  prometheus.Counter
+	playback     *playbackMetrics // playback.go
+	requests     requestTotals
 }
 
 // New returns a registry with Go and process collectors, build info and
@@ -49,10 +51,10 @@ func New(version string) *Metrics {
 			Help:    "Time to run background jobs (transcoding: validate, encode, images, publish), by kind and result.",
 			Buckets: []float64{1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 3600, 7200},
 		}, []string{"kind", "result"}),
-		uploads: prometheus.NewCounter(prometheus.CounterOpts{
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ginflix_uploads_total",
-			Help: "Finished uploads (rate over 1h: uploads per hour).",
-		}),
+			Help: "Finished uploads by outcome, succeeded or failed (rate over 1h: uploads per hour).",
+		}, []string{"outcome"}),
 		uploadBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ginflix_upload_bytes_total",
 			Help: "Bytes of finished uploads (rate: upload throughput).",
@@ -73,12 +75,18 @@ func New(version string) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo, m.httpDuration, m.httpErrors, m.cache, m.jobSeconds, m.uploads, m.uploadBytes,
 	)
+	// Both outcomes exist from the start, so a failure ratio has a series.
+	m.uploads.WithLabelValues("succeeded")
+	m.uploads.WithLabelValues("failed")
+	m.playback = newPlaybackMetrics()
+	reg.MustRegister(m.playback.collectors()...)
 	return m
 }
 
 // ObserveHTTP records one answered request.
 func (m *Metrics) ObserveHTTP(route, method string, status int, seconds float64) {
 	m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(seconds)
+	m.requests.add(route, status)
 }
 
 // CountError records one error response.
@@ -106,7 +114,7 @@ func (m *Metrics) ObserveJob(kind string, ok bool, took time.Duration) {
 
 // CountUpload records one finished upload of n bytes.
 func (m *Metrics) CountUpload(n int64) {
-	m.uploads.Inc()
+	m.uploads.WithLabelValues("succeeded").Inc()
 	m.uploadBytes.Add(float64(n))
 }
 

@@ -205,3 +205,27 @@ func (db *DB) Jobs(ctx context.Context, f ginflix.JobFilter) ([]*ginflix.Job, er
 	}
 	return out, rows.Err()
 }
+
+// CountJobs counts jobs by state.
+func (db *DB) CountJobs(ctx context.Context) (map[ginflix.JobState]int, error) {
+	out := map[ginflix.JobState]int{}
+	for _, s := range ginflix.JobStates {
+		out[s] = 0
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT state, count(*) FROM jobs GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			state string
+			n     int
+		)
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		out[ginflix.JobState(state)] = n
+	}
+	return out, rows.Err()
+}

@@ -50,7 +50,15 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Progress", func(t *testing.T) { testProgress(t, open) })
 	t.Run("MyList", func(t *testing.T) { testMyList(t, open) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
+	t.Run("Analytics", func(t *testing.T) { testAnalytics(t, open) })
+	t.Run("AnalyticsErrorCap", func(t *testing.T) { testAnalyticsErrorCap(t, open) })
+	t.Run("AnalyticsConcurrency", func(t *testing.T) { testAnalyticsConcurrency(t, open) })
+	t.Run("AnalyticsSessionCap", func(t *testing.T) { testAnalyticsSessionCap(t, open) })
+	t.Run("UploadAndTranscodeStats", func(t *testing.T) { testUploadAndTranscodeStats(t, open) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open) })
+	t.Run("JobCounts", func(t *testing.T) { testJobCounts(t, open) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }

@@ -17,7 +17,8 @@
 // Concatenation and GET downloads are off. Errors are tusd's plain-text
 // "ERR_CODE: message" bodies: 400 for bad metadata or headers, 404 for an
 // unknown upload, 409 for a PATCH at the wrong offset, 412 for a wrong
-// Tus-Resumable, 413 for an Upload-Length over Config.MaxSize.
+// Tus-Resumable, 413 for an Upload-Length over the limit (Config.MaxSize,
+// or Config.MaxSizeFunc's at the time).
 //
 // # Metadata
 //
@@ -148,6 +149,11 @@ type Config struct {
 	// MaxSize bounds Upload-Length, in bytes (default 20 GiB); a bigger
 	// one is refused with 413.
 	MaxSize int64
+	// MaxSizeFunc, when set, gives the limit in force for each new upload
+	// (an admin's runtime setting), and MaxSize is only the ceiling tusd
+	// enforces by itself (default ginflix.MaxUploadLimit then). Uploads
+	// created under a higher limit may finish under a lower one.
+	MaxSizeFunc func(ctx context.Context) int64
 	// Extensions are the accepted containers by filename extension,
 	// without dot, case-insensitive (default DefaultExtensions).
 	Extensions []string
@@ -240,6 +246,9 @@ func New(cfg Config, finish Finisher) (*Handler, error) {
 	}
 	if cfg.MaxSize <= 0 {
 		cfg.MaxSize = DefaultMaxSize
+		if cfg.MaxSizeFunc != nil {
+			cfg.MaxSize = ginflix.MaxUploadLimit
+		}
 	}
 	if len(cfg.Extensions) == 0 {
 		cfg.Extensions = DefaultExtensions
@@ -321,7 +330,57 @@ type respCtlKey struct{}
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The finish path lifts the connection's deadlines through this.
 	ctx := context.WithValue(r.Context(), respCtlKey{}, http.NewResponseController(w))
+	if r.Method == http.MethodOptions && h.cfg.MaxSizeFunc != nil {
+		// tusd announces its own ceiling; clients must see the limit in force.
+		w = &maxSizeHeader{ResponseWriter: w, size: h.maxSize(ctx)}
+	}
 	h.serve.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// maxSize is the limit for uploads created now.
+func (h *Handler) maxSize(ctx context.Context) int64 {
+	if h.cfg.MaxSizeFunc == nil {
+		return h.cfg.MaxSize
+	}
+	return min(h.cfg.MaxSizeFunc(ctx), h.cfg.MaxSize)
+}
+
+// maxSizeHeader rewrites Tus-Max-Size as the response goes out.
+type maxSizeHeader struct {
+	http.ResponseWriter
+	size int64
+}
+
+func (m *maxSizeHeader) WriteHeader(status int) {
+	if m.Header().Get("Tus-Max-Size") != "" {
+		m.Header().Set("Tus-Max-Size", strconv.FormatInt(m.size, 10))
+	}
+	m.ResponseWriter.WriteHeader(status)
+}
+
+func (m *maxSizeHeader) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+// checkDeferredSize refuses a PATCH that would take an upload of deferred
+// length over the limit in force: its length was not known at creation,
+// so this is where the limit applies.
+func (h *Handler) checkDeferredSize(r *http.Request, info handler.FileInfo) error {
+	if !info.SizeIsDeferred || h.cfg.MaxSizeFunc == nil {
+		return nil
+	}
+	limit := h.maxSize(r.Context())
+	if l := r.Header.Get("Upload-Length"); l != "" {
+		if n, err := strconv.ParseInt(l, 10, 64); err == nil && n > limit {
+			return handler.ErrMaxSizeExceeded
+		}
+	}
+	if r.ContentLength > 0 && info.Offset+r.ContentLength > limit {
+		return handler.ErrMaxSizeExceeded
+	}
+	if r.ContentLength < 0 {
+		// Chunked: no length to check up front, so cut the body at the limit.
+		r.Body = http.MaxBytesReader(nil, r.Body, max(limit-info.Offset, 0))
+	}
+	return nil
 }
 
 var (
@@ -427,6 +486,10 @@ func (h *Handler) serveUpload(w http.ResponseWriter, r *http.Request, id string,
 		case http.MethodHead:
 			h.tusd.HeadFile(w, r)
 		case http.MethodPatch:
+			if err := h.checkDeferredSize(r, info); err != nil {
+				writeError(w, r, err)
+				return
+			}
 			h.tusd.PatchFile(w, r)
 		case http.MethodDelete:
 			h.tusd.DelFile(w, r)
@@ -556,6 +619,9 @@ func (h *Handler) preCreate(ev handler.HookEvent) (handler.HTTPResponse, handler
 	}
 	if !ev.Upload.SizeIsDeferred && ev.Upload.Size == 0 {
 		return handler.HTTPResponse{}, handler.FileInfoChanges{}, errEmpty
+	}
+	if !ev.Upload.SizeIsDeferred && ev.Upload.Size > h.maxSize(ev.Context) {
+		return handler.HTTPResponse{}, handler.FileInfoChanges{}, handler.ErrMaxSizeExceeded
 	}
 	meta, err := h.cleanMetadata(ev.Upload.MetaData, p.Subject)
 	if err != nil {

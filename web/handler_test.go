@@ -40,7 +40,7 @@ func TestSinglePageApps(t *testing.T) {
 		{"/admin/uploads", "admin", "no-cache", 200},
 		{"/admin/assets/admin-9f8.js", "console.log(2)", "immutable", 200},
 		{"/admin/assets/app-1a2b.js", "", "", 404}, // the apps do not share files
-		{"/../../etc/passwd", "", "", 307}, // the mux cleans it into /etc/passwd, the app
+		{"/../../etc/passwd", "", "", 307},         // the mux cleans it into /etc/passwd, the app
 	}
 	for _, c := range cases {
 		res, body := get(t, h, c.path)

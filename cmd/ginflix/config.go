@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/api"
 	"github.com/ginflix/ginflix/playback"
 )
 
@@ -73,9 +75,23 @@ type Config struct {
 	UploadAbandonAfter time.Duration
 	TrustForwarded     bool
 	CatalogCacheTTL    time.Duration
+	ViewThreshold      time.Duration // playback analytics: analytics.go
+	EventRetention     time.Duration
+	EventsPerMinute    int
+	EventsBurst        int
+	CountryHeader      string
+	TrustedProxies     []string
 	LogLevel           string
 	LogFormat          string
 	ShutdownTimeout    time.Duration
+	// SettingsTTL is how long a backend reuses the runtime settings before
+	// reading them again: a change made through another replica applies
+	// here within this long.
+	SettingsTTL time.Duration
+
+	// sources records where each setting came from, by flag name: env,
+	// file or flag (default when absent).
+	sources map[string]string
 }
 
 // knownRoles are the roles a process can take, one-to-one with the seed's
@@ -135,9 +151,16 @@ func (c *Config) settings() []setting {
 		{"upload-abandon-after", "GINFLIX_UPLOAD_ABANDON_AFTER", "an unfinished upload with no progress for this long is deleted", false, (*durationValue)(&c.UploadAbandonAfter)},
 		{"trust-forwarded", "GINFLIX_TRUST_FORWARDED", "trust X-Forwarded-Host/-Proto from the proxy in front (never when clients reach Ginflix directly)", false, (*boolValue)(&c.TrustForwarded)},
 		{"catalog-cache-ttl", "GINFLIX_CATALOG_CACHE_TTL", "how long catalogue answers are reused (0 turns the cache off)", false, (*durationValue)(&c.CatalogCacheTTL)},
+		{"view-threshold", "GINFLIX_VIEW_THRESHOLD", "watched time after which a playback session counts one view", false, (*durationValue)(&c.ViewThreshold)},
+		{"event-retention", "GINFLIX_EVENT_RETENTION", "how long raw playback events and sessions are kept (hourly aggregates are kept forever)", false, (*durationValue)(&c.EventRetention)},
+		{"playback-events-per-minute", "GINFLIX_PLAYBACK_EVENTS_PER_MINUTE", "event batches one user may post per minute, per backend (token bucket rate)", false, (*intValue)(&c.EventsPerMinute)},
+		{"playback-events-burst", "GINFLIX_PLAYBACK_EVENTS_BURST", "event batches one user may post at once (token bucket size)", false, (*intValue)(&c.EventsBurst)},
+		{"country-header", "GINFLIX_COUNTRY_HEADER", "header the proxy or CDN sets to the viewer's ISO country code, e.g. CF-IPCountry (empty: no geography)", false, (*stringValue)(&c.CountryHeader)},
+		{"trusted-proxies", "GINFLIX_TRUSTED_PROXIES", "addresses or CIDRs of the proxies whose country header is believed, comma-separated", false, (*listValue)(&c.TrustedProxies)},
 		{"log-level", "GINFLIX_LOG_LEVEL", "debug, info, warn or error", false, (*stringValue)(&c.LogLevel)},
 		{"log-format", "GINFLIX_LOG_FORMAT", "json, text, or auto (text on a terminal, JSON otherwise)", false, (*stringValue)(&c.LogFormat)},
 		{"shutdown-timeout", "GINFLIX_SHUTDOWN_TIMEOUT", "how long in-flight requests get to finish on SIGTERM", false, (*durationValue)(&c.ShutdownTimeout)},
+		{"settings-ttl", "GINFLIX_SETTINGS_TTL", "how long a backend reuses the runtime settings an admin changes before reading them again (other replicas apply a change within this)", false, (*durationValue)(&c.SettingsTTL)},
 	}
 }
 
@@ -165,9 +188,14 @@ func defaultConfig() Config {
 		MaxUploadSize:      20 << 30,
 		UploadAbandonAfter: 24 * time.Hour,
 		CatalogCacheTTL:    2 * time.Second,
+		ViewThreshold:      ginflix.DefaultViewThreshold,
+		EventRetention:     ginflix.DefaultEventRetention,
+		EventsPerMinute:    api.DefaultBatchesPerMinute,
+		EventsBurst:        api.DefaultBatchBurst,
 		LogLevel:           "info",
 		LogFormat:          "auto",
 		ShutdownTimeout:    30 * time.Second,
+		SettingsTTL:        ginflix.DefaultSettingsTTL,
 	}
 }
 
@@ -175,6 +203,7 @@ func defaultConfig() Config {
 // validates the result. --help prints the settings and returns flag.ErrHelp.
 func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
 	c := defaultConfig()
+	c.sources = map[string]string{}
 	settings := c.settings()
 	fs := flag.NewFlagSet("ginflix serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -182,8 +211,10 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (Co
 	var envErrs []error // reported with the validation errors, all at once
 	for _, s := range settings {
 		defaults[s.flag] = s.value.String()
-		if err := s.fromEnv(getenv); err != nil {
+		if src, err := s.fromEnv(getenv); err != nil {
 			envErrs = append(envErrs, err)
+		} else if src != "" {
+			c.sources[s.flag] = src
 		}
 		fs.Var(s.value, s.flag, s.usage)
 	}
@@ -197,34 +228,38 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (Co
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (see ginflix serve --help)", fs.Arg(0))
 	}
+	fs.Visit(func(f *flag.Flag) { c.sources[f.Name] = "flag" })
 	return c, c.validate(envErrs...)
 }
 
-// fromEnv sets s from VAR, or for a secret from the file VAR_FILE names.
-func (s setting) fromEnv(getenv func(string) string) error {
+// fromEnv sets s from VAR, or for a secret from the file VAR_FILE names,
+// and says which ("env", "file"; "" when neither is set).
+func (s setting) fromEnv(getenv func(string) string) (string, error) {
 	v, file := getenv(s.env), ""
 	if s.secret {
 		file = getenv(s.env + "_FILE")
 	}
+	src := "env"
 	switch {
 	case v != "" && file != "":
-		return fmt.Errorf("both %s and %s_FILE are set: set one", s.env, s.env)
+		return "", fmt.Errorf("both %s and %s_FILE are set: set one", s.env, s.env)
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return fmt.Errorf("%s_FILE: %w", s.env, err)
+			return "", fmt.Errorf("%s_FILE: %w", s.env, err)
 		}
 		v = strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return fmt.Errorf("%s_FILE: %s is empty", s.env, file)
+			return "", fmt.Errorf("%s_FILE: %s is empty", s.env, file)
 		}
+		src = "file"
 	case v == "":
-		return nil
+		return "", nil
 	}
 	if err := s.value.Set(v); err != nil {
-		return fmt.Errorf("%s: %w", s.env, err)
+		return "", fmt.Errorf("%s: %w", s.env, err)
 	}
-	return nil
+	return src, nil
 }
 
 func printHelp(w io.Writer, settings []setting, defaults map[string]string) {
@@ -329,7 +364,7 @@ func (c *Config) validate(errs ...error) error {
 	if c.Workers < 0 || c.Workers > 64 {
 		errs = append(errs, errors.New("GINFLIX_WORKERS must be between 0 and 64"))
 	}
-	if !slices.Contains([]string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}, c.FFmpegPreset) {
+	if !slices.Contains(ginflix.X264Presets, c.FFmpegPreset) {
 		errs = append(errs, fmt.Errorf("GINFLIX_FFMPEG_PRESET %q is not a libx264 preset", c.FFmpegPreset))
 	}
 	if c.UploadAbandonAfter < time.Minute {
@@ -356,16 +391,59 @@ func (c *Config) validate(errs ...error) error {
 	if !slices.Contains([]string{"auto", "json", "text"}, c.LogFormat) {
 		errs = append(errs, fmt.Errorf("GINFLIX_LOG_FORMAT %q: use auto, json or text", c.LogFormat))
 	}
+	errs = append(errs, c.validateAnalytics()...)
 	if c.CatalogCacheTTL < 0 {
 		errs = append(errs, errors.New("GINFLIX_CATALOG_CACHE_TTL must not be negative"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("GINFLIX_SHUTDOWN_TIMEOUT must be positive"))
 	}
+	if c.SettingsTTL < 100*time.Millisecond || c.SettingsTTL > 10*time.Minute {
+		errs = append(errs, errors.New("GINFLIX_SETTINGS_TTL must be between 100ms and 10m"))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
 	return nil
+}
+
+// runtimeSettings maps the settings an admin may change at run time (see
+// ginflix.Settings) to the configuration that gives their default.
+var runtimeSettings = map[string]string{
+	"product-name":    "siteName",
+	"auto-publish":    "autoPublish",
+	"ffmpeg-preset":   "preset",
+	"max-upload-size": "maxUploadSize",
+	"public-catalog":  "publicCatalog",
+}
+
+// RuntimeDefaults are the runtime settings this configuration gives, in
+// force until an admin saves some (the database wins from then on).
+func (c *Config) RuntimeDefaults() ginflix.Settings {
+	s := ginflix.DefaultSettings()
+	s.SiteName, s.AutoPublish, s.Preset = c.ProductName, c.AutoPublish, c.FFmpegPreset
+	s.MaxUploadSize, s.PublicCatalog = c.MaxUploadSize, c.PublicCatalog
+	return s
+}
+
+// Effective lists every setting with its value and where it came from,
+// for the admin's system page. Secrets are masked here, so they never
+// reach the API.
+func (c *Config) Effective() []api.ConfigEntry {
+	settings := c.settings()
+	out := make([]api.ConfigEntry, 0, len(settings))
+	for _, s := range settings {
+		e := api.ConfigEntry{Name: s.flag, Env: s.env, Value: s.value.String(), Source: "default", Secret: s.secret,
+			Setting: runtimeSettings[s.flag]}
+		if src := c.sources[s.flag]; src != "" {
+			e.Source = src
+		}
+		if s.secret && e.Value != "" {
+			e.Value = api.MaskedValue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func joinIndented(errs []error) error {

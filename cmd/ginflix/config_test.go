@@ -82,9 +82,14 @@ func TestConfigDefaults(t *testing.T) {
 		MaxUploadSize:      20 << 30,
 		UploadAbandonAfter: 24 * time.Hour,
 		CatalogCacheTTL:    2 * time.Second,
+		ViewThreshold:      10 * time.Second,
+		EventRetention:     30 * 24 * time.Hour,
+		EventsPerMinute:    30,
+		EventsBurst:        10,
 		LogLevel:           "info",
 		LogFormat:          "auto",
 		ShutdownTimeout:    30 * time.Second,
+		SettingsTTL:        5 * time.Second,
 	}
 	want.Roles = []string{"backend", "streamer", "web"}
 	if !slices.Equal(c.Roles, want.Roles) {
@@ -94,6 +99,10 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("hasRole: backend=%v web=%v bogus=%v, want true true false", c.hasRole("backend"), c.hasRole("web"), c.hasRole("bogus"))
 	}
 	c.Roles, want.Roles = nil, nil
+	if len(c.sources) != 0 {
+		t.Errorf("nothing was set, yet sources = %v", c.sources)
+	}
+	c.sources = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
 	}

@@ -130,15 +130,28 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		cfg.StreamerURL = cfg.PublicURL + "/stream"
 	}
 	metrics := prometheus.New(buildVersion())
-	handler, err := newHandler(ctx, cfg, store, objects, metrics, stdout, log)
+	// One settings cache per process, shared by the API, the uploads and
+	// the workers, so that a save here applies to all three at once.
+	var settings *ginflix.SettingsCache
+	if store != nil {
+		settings = ginflix.NewSettingsCache(store, cfg.RuntimeDefaults(), cfg.SettingsTTL)
+		settings.Logger = log.With("component", "settings")
+		if _, err := settings.Refresh(ctx); err != nil {
+			log.Warn("starting with the configuration's settings: the stored ones cannot be read yet", "err", err)
+		}
+	}
+	handler, err := newHandler(ctx, cfg, store, objects, metrics, settings, stdout, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	workersDone, err := startWorkers(ctx, cfg, store, objects, metrics, log)
+	workersDone, err := startWorkers(ctx, cfg, store, objects, metrics, settings, log)
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	if cfg.hasRole("backend") {
+		go runAnalytics(ctx, cfg, store, metrics, log.With("component", "analytics"))
 	}
 	if cfg.Demo && cfg.hasRole("backend") && cfg.Workers > 0 {
 		go seedDemo(ctx, cfg, store, objects, log.With("component", "demo"))
@@ -181,7 +194,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 }
 
 // newHandler assembles the roles this process runs into one handler.
-func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, stdout io.Writer, log *slog.Logger) (http.Handler, error) {
+func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, settings *ginflix.SettingsCache, stdout io.Writer, log *slog.Logger) (http.Handler, error) {
 	signer, err := playbackSigner(cfg, log)
 	if err != nil {
 		return nil, err
@@ -225,7 +238,8 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 		}
 		root.Handle(id.providerPath, id.provider)
 	}
-	uploads, err := newUploads(ctx, cfg, store, objects, metrics, log)
+	audit := api.NewAuditor(store, log, metrics)
+	uploads, err := newUploads(ctx, cfg, store, objects, metrics, settings, audit, log)
 	if err != nil {
 		return nil, err
 	}
@@ -233,6 +247,7 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 		Uploads: uploads, Playback: signer,
 		Logger: log, Store: store, Objects: objects, Metrics: metrics, Version: buildVersion(),
 		CatalogCacheTTL: cfg.CatalogCacheTTL,
+		Analytics:       cfg.analyticsConfig(),
 		Verifier:        id.verifier,
 		PublicCatalog:   cfg.PublicCatalog,
 		AdminRole:       cfg.AdminRole, ViewerRole: cfg.ViewerRole,
@@ -240,6 +255,12 @@ func newHandler(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 		Public: api.PublicConfig{
 			ProductName: cfg.ProductName, Issuer: id.issuer, ClientID: cfg.OIDCClientID,
 			Scopes: []string{"openid", "profile", "email", "offline_access"}, StreamerURL: cfg.StreamerURL,
+		},
+		Settings: settings, Audit: audit, SystemConfig: cfg.Effective(),
+		FFmpegVersion: func(ctx context.Context) (string, error) {
+			fc := ffmpeg.DefaultConfig()
+			fc.FFmpegPath = cfg.FFmpegPath
+			return ffmpeg.Version(ctx, fc)
 		},
 	})
 	if !cfg.hasRole("web") {
@@ -282,7 +303,7 @@ func playbackSigner(cfg Config, log *slog.Logger) (*playback.Signer, error) {
 
 // startWorkers runs the transcoding workers of the backend role until ctx
 // ends; the returned channel closes when they have stopped.
-func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, log *slog.Logger) (<-chan struct{}, error) {
+func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, settings *ginflix.SettingsCache, log *slog.Logger) (<-chan struct{}, error) {
 	done := make(chan struct{})
 	if cfg.Workers == 0 || !cfg.hasRole("backend") {
 		close(done)
@@ -304,7 +325,7 @@ func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects 
 	}
 	w := pipeline.NewWorker(pipeline.Config{
 		FFmpeg: fc, TempDir: tmp, Concurrency: cfg.Workers, AutoPublish: cfg.AutoPublish, LeaseTTL: cfg.JobLeaseTTL,
-		Logger: log.With("component", "worker"),
+		Logger: log.With("component", "worker"), Settings: settings.Current,
 	}, store, objects)
 	w.OnJobDone = metrics.ObserveJob
 	go func() {
@@ -318,10 +339,14 @@ func startWorkers(ctx context.Context, cfg Config, store ginflix.Store, objects 
 // newUploads serves tus uploads into DATA/uploads; a finished upload is
 // ingested (original stored, video created, job queued) before the
 // client's last request is answered.
-func newUploads(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, log *slog.Logger) (http.Handler, error) {
+func newUploads(ctx context.Context, cfg Config, store ginflix.Store, objects ginflix.ObjectStore, metrics *prometheus.Metrics, settings *ginflix.SettingsCache, audit *api.Auditor, log *slog.Logger) (http.Handler, error) {
 	h, err := tus.New(tus.Config{
 		BasePath: "/api/uploads/", Dir: filepath.Join(cfg.DataDir, "uploads"),
-		MaxSize: cfg.MaxUploadSize, Extensions: cfg.UploadExtensions, AbandonAfter: cfg.UploadAbandonAfter,
+		// The limit is the admin's runtime setting; tusd's own ceiling is
+		// the most any setting may allow.
+		MaxSize:     ginflix.MaxUploadLimit,
+		MaxSizeFunc: func(ctx context.Context) int64 { return settings.Current(ctx).MaxUploadSize },
+		Extensions:  cfg.UploadExtensions, AbandonAfter: cfg.UploadAbandonAfter,
 		TrustForwardedHeaders: cfg.TrustForwarded, Logger: log.With("component", "uploads"),
 	}, func(ctx context.Context, u tus.Upload) (string, error) {
 		v, err := pipeline.Ingest(ctx, store, objects, pipeline.Original{
@@ -329,9 +354,17 @@ func newUploads(ctx context.Context, cfg Config, store ginflix.Store, objects gi
 			Description: u.Description, Tags: u.Tags, UploaderID: u.UploaderID,
 		})
 		if err != nil {
+			metrics.CountUploadFailed()
 			return "", err
 		}
 		metrics.CountUpload(u.Size)
+		// The request that sent the last bytes acts; the sweep has no
+		// principal, and the uploader is then the actor.
+		p := ginflix.PrincipalFrom(ctx)
+		if p == nil {
+			p = &ginflix.Principal{Subject: u.UploaderID}
+		}
+		audit.Record(ctx, p, ginflix.AuditUploadFinished, ginflix.TargetVideo, v.ID, fmt.Sprintf("%s (%d bytes, upload %s)", v.Title, u.Size, u.ID))
 		log.InfoContext(ctx, "upload finished", "video_id", v.ID, "bytes", u.Size, "by", u.UploaderID)
 		return v.ID, nil
 	})

@@ -181,7 +181,7 @@ func TestUploadToReadyEndToEnd(t *testing.T) {
 	}
 
 	_, metrics := in.get(t, base+"/metrics")
-	for _, want := range []string{"ginflix_uploads_total 1", "ginflix_upload_bytes_total ",
+	for _, want := range []string{`ginflix_uploads_total{outcome="succeeded"} 1`, "ginflix_upload_bytes_total ",
 		`ginflix_job_duration_seconds_count{kind="transcode",result="succeeded"} 1`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %q", want)

@@ -42,7 +42,7 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(io.Discard)
 	for _, s := range cfg.settings() {
 		if slices.Contains(storeSettings, s.flag) {
-			if err := s.fromEnv(getenv); err != nil {
+			if _, err := s.fromEnv(getenv); err != nil {
 				return err
 			}
 			fs.Var(s.value, s.flag, s.usage)

@@ -1,11 +1,18 @@
+import { lazy, Suspense } from 'react';
 import { BrowserRouter, Link, Navigate, NavLink, Route, Routes } from 'react-router';
-import { Empty, FullPage, LanguageSwitch } from '../common/components';
+import { Empty, FullPage, LanguageSwitch, Spinner } from '../common/components';
 import { I18nProvider, useI18n } from '../common/i18n-react';
 import { Boot, useSession } from '../common/session';
 import { Content } from './Content';
 import { Jobs } from './Jobs';
 import { Upload } from './Upload';
 import { Users } from './Users';
+import { Audit } from './Audit';
+import { System } from './System';
+
+// The analytics pages bring recharts: loaded when first opened.
+const Analytics = lazy(() => import('./Analytics').then((m) => ({ default: m.Analytics })));
+const AnalyticsVideo = lazy(() => import('./AnalyticsVideo').then((m) => ({ default: m.AnalyticsVideo })));
 
 export function App() {
   return (
@@ -68,7 +75,10 @@ function Shell() {
           <NavLink to="/upload">{t('admin.nav.upload')}</NavLink>
           <NavLink to="/jobs">{t('admin.nav.jobs')}</NavLink>
           <NavLink to="/content">{t('admin.nav.content')}</NavLink>
+          <NavLink to="/analytics">{t('admin.nav.analytics')}</NavLink>
           {config.managesUsers && <NavLink to="/users">{t('admin.nav.users')}</NavLink>}
+          <NavLink to="/system">{t('admin.nav.system')}</NavLink>
+          <NavLink to="/audit">{t('admin.nav.audit')}</NavLink>
         </nav>
         <span className="grow" />
         <a href="/" className="small">
@@ -89,6 +99,10 @@ function Shell() {
           <Route path="/jobs" element={<Jobs />} />
           <Route path="/content" element={<Content />} />
           <Route path="/users" element={<Users />} />
+          <Route path="/system" element={<System />} />
+          <Route path="/audit" element={<Audit />} />
+          <Route path="/analytics" element={<Suspense fallback={<Spinner />}><Analytics /></Suspense>} />
+          <Route path="/analytics/videos/:id" element={<Suspense fallback={<Spinner />}><AnalyticsVideo /></Suspense>} />
           <Route
             path="*"
             element={

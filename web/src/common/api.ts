@@ -14,6 +14,7 @@ import type {
   VideoPatch,
   VideoStatus,
 } from './types';
+import type { AnalyticsOverview, CountryViews, PopularVideo, VideoAnalytics } from './types';
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -180,5 +181,19 @@ export class Api {
   }
   patchUser(id: string, p: { name?: string; roles?: string[]; disabled?: boolean; password?: string }) {
     return this.request<User>('PATCH', `/api/admin/users/${encodeURIComponent(id)}`, { body: p });
+  }
+
+  // --- admin analytics (from, to: RFC 3339) ---
+  analyticsOverview(signal?: AbortSignal) {
+    return this.get<AnalyticsOverview>('/api/admin/analytics/overview', undefined, signal);
+  }
+  analyticsPopular(q: { from: string; to: string; limit?: number }, signal?: AbortSignal) {
+    return this.get<{ items: PopularVideo[] }>('/api/admin/analytics/popular', q, signal);
+  }
+  analyticsGeography(q: { from: string; to: string }, signal?: AbortSignal) {
+    return this.get<{ items: CountryViews[] }>('/api/admin/analytics/geography', q, signal);
+  }
+  analyticsVideo(id: string, q: { from: string; to: string }, signal?: AbortSignal) {
+    return this.get<VideoAnalytics>(`/api/admin/analytics/videos/${encodeURIComponent(id)}`, q, signal);
   }
 }

@@ -81,6 +81,8 @@ export interface Playback {
   expiresAt: string;
   posterUrl?: string;
   storyboardUrl?: string;
+  /** Opaque id of this playback session, for POST /api/playback/events. */
+  session?: string;
 }
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -119,4 +121,61 @@ export interface VideoPatch {
   category?: string;
   language?: string;
   published?: boolean;
+}
+
+// --- admin analytics (GET /api/admin/analytics/...) ---
+
+export interface AnalyticsTotals {
+  views: number;
+  watchSeconds: number;
+  uniqueViewers: number;
+}
+
+export type AnalyticsPeriodKey = 'today' | '7d' | '30d';
+
+export interface AnalyticsOverview {
+  viewersNow: number;
+  periods: Partial<Record<AnalyticsPeriodKey, AnalyticsTotals>>;
+  /** hour: RFC 3339 start of the hour. */
+  uploadsPerHour: { hour: string; count: number }[];
+  transcode: { count: number; meanSeconds: number; p95Seconds: number };
+  uploadThroughputMBps: number;
+  storage: { prefix: string; bytes: number; objects: number }[];
+  errors: { service: string; requests: number; errors: number; rate: number }[];
+}
+
+export interface PopularVideo extends AnalyticsTotals {
+  videoId: string;
+  title: string;
+}
+
+export interface CountryViews {
+  /** ISO 3166-1 alpha-2 code ("FR"); unknown countries have another code. */
+  country: string;
+  views: number;
+  watchSeconds: number;
+}
+
+export interface VideoAnalyticsHour {
+  hour: string;
+  views: number;
+  watchSeconds: number;
+  rebufferCount: number;
+  rebufferSeconds: number;
+  errors: number;
+}
+
+export interface VideoAnalytics {
+  videoId: string;
+  title: string;
+  durationSeconds: number;
+  series: VideoAnalyticsHour[];
+  averagePercentWatched: number;
+  /** percent: position in the video (0–100); viewers: how many reached it. */
+  retention: { percent: number; viewers: number }[];
+  startup: { p50Ms: number | null; p95Ms: number | null };
+  /** Stalled time over watched time (0–1). */
+  rebufferRatio: number;
+  rungs: { rung: string; seconds: number }[];
+  errors: { detail: string; count: number }[];
 }

@@ -2,7 +2,9 @@
 // "maybe" for native HLS and would lose the quality levels), automatic
 // quality with a manual selector, speed, fullscreen, keyboard shortcuts,
 // storyboard previews on the seek bar, resume, and renewal of the playback
-// URL when the streamer answers 401 (its segment tokens expire).
+// URL when the streamer answers 401 (its segment tokens expire). Playback
+// events (startup, heartbeats, rebuffering, quality, errors, end) go to the
+// API through a PlaybackTracker (common/playbackEvents.ts).
 
 import type HlsType from 'hls.js';
 import type { ErrorData, Level } from 'hls.js';
@@ -11,6 +13,7 @@ import { ApiError, errorKey } from '../common/errors';
 import { formatTime } from '../common/format';
 import { useI18n } from '../common/i18n-react';
 import type { MessageKey } from '../common/messages';
+import { PlaybackTracker, type EventSink } from '../common/playbackEvents';
 import type { Playback } from '../common/types';
 import { IconExitFullscreen, IconFullscreen, IconMuted, IconPause, IconPlay, IconReplay, IconVolume } from './icons';
 import { findCue, parseStoryboardVtt, type StoryboardCue } from '../common/vtt';
@@ -32,6 +35,8 @@ export interface PlayerProps {
   /** Called every few seconds while playing, on pause, on end and on leave. */
   onProgress: (position: number, duration: number, completed: boolean, leaving: boolean) => void;
   upNext?: UpNext;
+  /** Where to report the playback events of a session (the `session` of the playback answer). */
+  reportTo?: (session: string) => EventSink;
 }
 
 interface QualityLevel {
@@ -58,7 +63,12 @@ function httpStatusOf(d: ErrorData): number | undefined {
   return typeof nd?.status === 'number' && nd.status > 0 ? nd.status : undefined;
 }
 
-export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onProgress, upNext }: PlayerProps) {
+/** "networkError: fragLoadError (HTTP 503)": the detail of an error event. */
+function hlsErrorDetail(d: ErrorData, status: number | undefined, recovered: boolean): string {
+  return `${d.type}: ${d.details}${status ? ` (HTTP ${status})` : ''}${recovered ? ' (recovered)' : ''}`;
+}
+
+export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onProgress, upNext, reportTo }: PlayerProps) {
   const { t, locale } = useI18n();
   const containerRef = useRef<HTMLDivElement>(null);
   const videoRef = useRef<HTMLVideoElement>(null);
@@ -71,6 +81,11 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
   getPlaybackRef.current = getPlayback;
   const onProgressRef = useRef(onProgress);
   onProgressRef.current = onProgress;
+  const reportToRef = useRef(reportTo);
+  reportToRef.current = reportTo;
+  const trackerRef = useRef<PlaybackTracker | null>(null);
+  /** The rung playing now, as the quality selector names it ("720p"). */
+  const rungRef = useRef<string | undefined>(undefined);
 
   const [phase, setPhase] = useState<Phase>('loading');
   const [error, setError] = useState<{ key: MessageKey; retry: boolean } | null>(null);
@@ -123,7 +138,14 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
           setPhase('ready');
           if (autoplay) void video.play().then(() => setStarted(true), () => {});
         });
-        hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => setPlayingLevel(data.level));
+        hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
+          setPlayingLevel(data.level);
+          const l = hls.levels[data.level];
+          if (l) {
+            rungRef.current = levelLabel(l);
+            trackerRef.current?.quality(rungRef.current);
+          }
+        });
         hls.on(Hls.Events.ERROR, (_e, data) => onHlsError(hls, data));
         hls.loadSource(pb.url);
         hls.attachMedia(video);
@@ -140,6 +162,7 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
       } else {
         setError({ key: 'watch.unsupported', retry: false });
         setPhase('error');
+        trackerRef.current?.error('unsupported: no HLS playback in this browser');
       }
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -154,6 +177,7 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
     if (refreshes.current.length >= 3) {
       setError({ key: 'watch.accessDenied', retry: true });
       setPhase('error');
+      trackerRef.current?.error('networkError: access refused after 3 new playback URLs in a minute (HTTP 401)');
       return;
     }
     refreshes.current.push(now);
@@ -168,6 +192,7 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
     } catch (e) {
       setError({ key: e instanceof ApiError && e.code === 'conflict' ? 'watch.notReady' : errorKey(e), retry: true });
       setPhase('error');
+      trackerRef.current?.error(`playback: ${e instanceof ApiError ? `${e.code} (HTTP ${e.status})` : 'no answer'}`);
     } finally {
       refreshing.current = false;
     }
@@ -183,9 +208,11 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
     if (!data.fatal) return;
     if (data.type === 'mediaError' && mediaRecoveries.current < 2) {
       mediaRecoveries.current++;
+      trackerRef.current?.error(hlsErrorDetail(data, status, true));
       hls.recoverMediaError();
       return;
     }
+    trackerRef.current?.error(hlsErrorDetail(data, status, false));
     setError({
       key: status === 403 ? 'watch.accessDenied' : data.type === 'mediaError' ? 'watch.mediaError' : 'watch.networkError',
       retry: status !== 403,
@@ -207,7 +234,10 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
     lastSaved.current = -1;
     refreshes.current = [];
     mediaRecoveries.current = 0;
+    rungRef.current = undefined;
+    const autoplay = !(resumeAt && resumeAt > 0);
     (async () => {
+      const requestedAt = Date.now();
       let pb: Playback;
       try {
         pb = await getPlaybackRef.current();
@@ -218,6 +248,22 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
         return;
       }
       if (cancelled) return;
+      // One reporting session per viewing: later playback URLs (renewals)
+      // keep the first session.
+      const video = videoRef.current;
+      const report = reportToRef.current;
+      if (pb.session && report && video) {
+        try {
+          trackerRef.current = new PlaybackTracker({
+            sink: report(pb.session),
+            media: video,
+            rung: () => rungRef.current ?? (video.videoHeight > 0 ? `${video.videoHeight}p` : undefined),
+            requestedAt: autoplay ? requestedAt : undefined,
+          });
+        } catch {
+          trackerRef.current = null; // reporting is never worth breaking playback
+        }
+      }
       if (pb.storyboardUrl) {
         const sb = pb.storyboardUrl;
         fetch(sb)
@@ -225,7 +271,7 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
           .then((txt) => !cancelled && setCues(parseStoryboardVtt(txt, sb)))
           .catch(() => {});
       }
-      await attach(pb, resumeAt ?? 0, !(resumeAt && resumeAt > 0));
+      await attach(pb, resumeAt ?? 0, autoplay);
     })();
     const onLeave = () => save(false, true);
     const onVisibility = () => document.visibilityState === 'hidden' && save(false, true);
@@ -236,6 +282,8 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
       save(false, true);
       window.removeEventListener('pagehide', onLeave);
       document.removeEventListener('visibilitychange', onVisibility);
+      trackerRef.current?.close();
+      trackerRef.current = null;
       hlsRef.current?.destroy();
       hlsRef.current = null;
     };
@@ -254,6 +302,7 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
     const v = videoRef.current;
     if (!v) return;
     setStarted(true);
+    trackerRef.current?.requestPlay();
     if (v.ended) v.currentTime = 0;
     void v.play().catch(() => {});
   }, []);
@@ -448,6 +497,7 @@ export function Player({ videoId, title, posterUrl, getPlayback, resumeAt, onPro
         onError={() => {
           // Native HLS: a refused segment surfaces as a network error; try a new URL once.
           const v = videoRef.current;
+          if (!hlsRef.current && v?.error) trackerRef.current?.error(`mediaError: native code ${v.error.code}${v.error.message ? ` ${v.error.message}` : ''}`);
           if (!hlsRef.current && v?.error?.code === MediaError.MEDIA_ERR_NETWORK) void refresh();
           else if (!hlsRef.current && v?.error) {
             setError({ key: 'watch.mediaError', retry: true });

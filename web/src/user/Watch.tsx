@@ -5,6 +5,7 @@ import { ApiError } from '../common/errors';
 import { formatTime } from '../common/format';
 import { useAsync, useTitle } from '../common/hooks';
 import { useI18n } from '../common/i18n-react';
+import { PlaybackReporter } from '../common/playbackEvents';
 import { useSession } from '../common/session';
 import type { Video } from '../common/types';
 import { Player } from './Player';
@@ -14,7 +15,7 @@ import { resumePosition } from './resume';
 export function Watch() {
   const { id = '' } = useParams();
   const { t } = useI18n();
-  const { api, me, config } = useSession();
+  const { api, me, config, auth } = useSession();
   const navigate = useNavigate();
 
   const data = useAsync(
@@ -73,6 +74,7 @@ export function Watch() {
   };
 
   const getPlayback = useCallback(() => api.playback(id), [api, id]);
+  const reportTo = useCallback((session: string) => new PlaybackReporter({ session, tokens: auth }), [auth]);
   const onProgress = useCallback(
     (position: number, duration: number, completed: boolean, leaving: boolean) => {
       void api.saveProgress(id, { position, duration, completed }, leaving).catch(() => {});
@@ -109,6 +111,7 @@ export function Watch() {
           resumeAt={resumeAt}
           onProgress={onProgress}
           upNext={upNext}
+          reportTo={reportTo}
         />
         <div className="watch-info">
           <h1>{v.title}</h1>
