@@ -211,7 +211,7 @@ function RangedSections({ range }: { range: RangeState }) {
   const geo = useAsync((signal) => api.analyticsGeography(q, signal), [api, q.from, q.to]);
   const countries = geo.data ? rankCountries(geo.data.items ?? [], locale, t('analytics.unknownCountry')) : [];
   return (
-    <div className="analytics-grid">
+    <div className="analytics-grid popular-geo">
       <Section id="an-popular" title={t('analytics.popular')}>
         {popular.status === 'loading' && !popular.data && <Spinner />}
         {popular.status === 'error' && <ErrorState error={popular.error} onRetry={popular.reload} />}
@@ -265,7 +265,7 @@ function RangedSections({ range }: { range: RangeState }) {
         {geo.status === 'error' && <ErrorState error={geo.error} onRetry={geo.reload} />}
         {geo.data && geo.status !== 'error' && countries.length === 0 && (
           <Empty>
-            <p>{t('analytics.noViews')}</p>
+            <p>{(geo.data.unknown?.views ?? 0) > 0 ? t('analytics.noCountries', { count: geo.data.unknown!.views }) : t('analytics.noViews')}</p>
           </Empty>
         )}
         {geo.data && geo.status !== 'error' && countries.length > 0 && (

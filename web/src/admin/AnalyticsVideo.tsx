@@ -154,7 +154,7 @@ function VideoView({ data, range }: { data: VideoAnalytics; range: TimeRange }) 
                 <AreaChart responsive accessibilityLayer={false} data={curve} style={{ width: '100%', height: 240 }} margin={{ top: 8, right: 8, bottom: 0, left: -16 }}>
                   <CartesianGrid stroke={COLORS.grid} vertical={false} />
                   <XAxis dataKey="percent" type="number" domain={[0, 100]} tickFormatter={(v: number) => pct(v)} stroke={COLORS.axis} />
-                  <YAxis domain={[0, 100]} tickFormatter={(v: number) => pct(v)} stroke={COLORS.axis} />
+                  <YAxis domain={[0, 100]} width={56} tickFormatter={(v: number) => pct(v)} stroke={COLORS.axis} />
                   <Tooltip
                     {...tooltipStyle}
                     labelFormatter={(v) => t('analytics.positionAt', { position: pct(Number(v)) })}

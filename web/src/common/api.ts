@@ -191,7 +191,7 @@ export class Api {
     return this.get<{ items: PopularVideo[] }>('/api/admin/analytics/popular', q, signal);
   }
   analyticsGeography(q: { from: string; to: string }, signal?: AbortSignal) {
-    return this.get<{ items: CountryViews[] }>('/api/admin/analytics/geography', q, signal);
+    return this.get<{ items: CountryViews[]; unknown?: { views: number; watchSeconds: number } }>('/api/admin/analytics/geography', q, signal);
   }
   analyticsVideo(id: string, q: { from: string; to: string }, signal?: AbortSignal) {
     return this.get<VideoAnalytics>(`/api/admin/analytics/videos/${encodeURIComponent(id)}`, q, signal);

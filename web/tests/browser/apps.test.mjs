@@ -4,12 +4,15 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeClip, signIn, startStack, waitFor } from './harness.mjs';
+import { makeClip, shot, signIn, startStack, waitFor } from './harness.mjs';
 
 let stack;
 let ctx;
 let page;
 let firstVideo;
+// A 24 s clip, long enough to stall mid-playback and to be offered a resume.
+let longVideoId;
+const longTitle = 'Long métrage de test';
 
 const pageErrors = [];
 
@@ -18,7 +21,14 @@ before(async () => {
   ctx = await stack.browser.newContext({ locale: 'fr-FR', viewport: { width: 1280, height: 800 } });
   page = await ctx.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  longVideoId = stack.importFile(makeClip(stack.dataDir, 'long.mp4', 24), longTitle);
 });
+
+/** Waits for a video to be transcoded, then publishes it through the API. */
+async function publishWhenReady(id) {
+  await waitFor(async () => (await stack.api('GET', `/api/admin/videos/${id}`)).status === 'ready', `video ${id} ready`, 180_000);
+  await stack.api('PATCH', `/api/admin/videos/${id}`, { published: true });
+}
 
 after(async () => {
   await ctx?.close().catch(() => {});
@@ -30,6 +40,11 @@ describe('viewer app', () => {
     await page.goto(stack.baseURL + '/');
     await page.getByRole('button', { name: 'Se connecter' }).waitFor();
     assert.equal(await page.locator('html').getAttribute('lang'), 'fr');
+    await shot(page, 'viewer-sign-in');
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL(/\/oidc\//);
+    await shot(page, 'provider-login-page');
+    await page.goBack();
     await signIn(page, stack);
     assert.equal(new URL(page.url()).pathname, '/');
     await page.getByRole('button', { name: 'Se déconnecter' }).waitFor();
@@ -49,6 +64,7 @@ describe('viewer app', () => {
     const badge = await page.locator('[data-row=recent] .card .badge').first().textContent();
     assert.match(badge ?? '', /^\d+:\d\d$/);
     firstVideo = items.find((v) => v.title === titles[0]);
+    await shot(page, 'viewer-home');
   });
 
   test('an expired access token is renewed with the refresh token', async () => {
@@ -74,6 +90,7 @@ describe('viewer app', () => {
     await page.fill('#q', word.slice(0, Math.max(3, word.length - 1)));
     await page.waitForURL(/\/search\?q=/);
     await page.locator(`.grid [data-video-id="${firstVideo.id}"]`).waitFor({ timeout: 10_000 });
+    await shot(page, 'viewer-search');
     await page.fill('#q', 'zzzzqqqq');
     await page.getByText('Aucune vidéo ne correspond à votre recherche.').waitFor();
     await page.fill('#q', '');
@@ -81,7 +98,7 @@ describe('viewer app', () => {
 
   test('playing a video starts, with the quality rungs and storyboard previews', async () => {
     const playbackPosts = [];
-    page.on('request', (r) => r.method() === 'POST' && r.url().includes('/playback') && playbackPosts.push(r.url()));
+    page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/playback') && playbackPosts.push(r.url()));
     await page.goto(`${stack.baseURL}/watch/${firstVideo.id}`);
     const quality = page.locator('[data-testid=quality]');
     await quality.waitFor({ timeout: 20_000 });
@@ -108,6 +125,7 @@ describe('viewer app', () => {
     const thumb = page.locator('[data-testid=seek-preview] .thumb');
     await thumb.waitFor({ timeout: 5000 });
     assert.match(await thumb.getAttribute('style'), /sprite_\d+\.jpg\?vt=/);
+    await shot(page, 'viewer-player-storyboard');
     assert.equal(playbackPosts.length, 1);
   });
 
@@ -130,7 +148,7 @@ describe('viewer app', () => {
       return route.continue();
     });
     const posts = [];
-    const onReq = (r) => r.method() === 'POST' && r.url().includes('/playback') && posts.push(r.url());
+    const onReq = (r) => r.method() === 'POST' && r.url().endsWith('/playback') && posts.push(r.url());
     page.on('request', onReq);
     await page.goto(`${stack.baseURL}/watch/${firstVideo.id}`);
     await page.locator('[data-testid=quality]').waitFor({ timeout: 20_000 });
@@ -166,6 +184,46 @@ describe('viewer app', () => {
     await page.locator(`.grid [data-video-id="${firstVideo.id}"]`).waitFor({ timeout: 10_000 });
   });
 
+  test('a network stall mid-playback shows buffering, and a reload offers to resume', async () => {
+    await publishWhenReady(longVideoId);
+    // Segment 2 (8–12 s) of every rung is held back until the player has
+    // run out of buffer at 8 s and shown it for 2 s (at most 25 s).
+    const stalled = () => page.evaluate(() => !!document.querySelector('.player-center-msg')).catch(() => false);
+    await page.route('**/stream/videos/**/seg_00002.m4s*', async (route) => {
+      await waitFor(stalled, 'the player to stall', 25_000).catch(() => {});
+      await new Promise((r) => setTimeout(r, 2000));
+      await route.continue().catch(() => {});
+    });
+    const events = [];
+    const onReq = (r) => r.method() === 'POST' && r.url().endsWith('/api/playback/events') && events.push(r.postDataJSON());
+    page.on('request', onReq);
+    try {
+      await page.goto(`${stack.baseURL}/watch/${longVideoId}`);
+      await page.locator('[data-testid=quality]').waitFor({ timeout: 20_000 });
+      const playBtn = page.locator('[data-testid=play], [data-testid=resume]');
+      if (await playBtn.isVisible()) await playBtn.click();
+      await page.locator('.player-center-msg', { hasText: 'Mise en mémoire tampon' }).waitFor({ timeout: 20_000 });
+      await shot(page, 'viewer-rebuffering');
+      await waitFor(() => page.evaluate(() => document.querySelector('video').currentTime > 13), 'playback past the stall', 30_000);
+    } finally {
+      await page.unroute('**/stream/videos/**/seg_00002.m4s*');
+    }
+    const saved = page.waitForResponse((r) => r.url().includes(`/api/me/progress/${longVideoId}`) && r.request().method() === 'PUT', { timeout: 10_000 });
+    await page.evaluate(() => document.querySelector('video').pause());
+    await saved;
+    await page.reload();
+    const resume = page.locator('[data-testid=resume]');
+    await resume.waitFor({ timeout: 20_000 });
+    assert.match(await resume.textContent(), /Reprendre à 0:1\d/);
+    await shot(page, 'viewer-resume-offer');
+    page.off('request', onReq);
+    // The rest went with the page (keepalive requests on pagehide, which
+    // Playwright does not always report): the analytics test checks them
+    // on the server.
+    const sent = events.flatMap((b) => b.events.map((e) => e.type));
+    assert.ok(sent.includes('start'), `the player reported its start (sent: ${sent})`);
+  });
+
   test('switches to English', async () => {
     await page.getByRole('combobox', { name: 'Langue' }).selectOption('en');
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
@@ -184,6 +242,7 @@ describe('admin app', () => {
     await page.setInputFiles('[data-testid=file-input]', clip);
     const row = page.locator('[data-name="clip-e2e.mp4"]');
     await row.locator('[role=progressbar]').waitFor();
+    await shot(page, 'admin-upload');
     await page.locator('[data-name="clip-e2e.mp4"][data-upload-state=done]').waitFor({ timeout: 30_000 });
     await row.getByRole('link', { name: 'Voir le traitement' }).click();
     await page.waitForURL(/\/admin\/jobs\?video=/);
@@ -191,6 +250,7 @@ describe('admin app', () => {
     assert.match(videoId, /^[0-9a-f]{24}$/);
     await page.locator(`tr[data-video-id="${videoId}"]`).waitFor({ timeout: 10_000 });
     await page.locator(`tr[data-video-id="${videoId}"][data-video-status=ready]`).waitFor({ timeout: 120_000 });
+    await shot(page, 'admin-jobs-ready');
     assert.equal(await page.locator(`tr[data-video-id="${videoId}"]`).getAttribute('data-job-state'), 'succeeded');
     const v = await stack.api('GET', `/api/admin/videos/${videoId}`);
     assert.equal(v.title, 'clip-e2e');
@@ -242,6 +302,11 @@ describe('admin app', () => {
     const id = await page.locator('tr', { hasText: 'Clip de test' }).getAttribute('data-video-id');
     const v = await stack.api('GET', `/api/admin/videos/${id}`);
     assert.deepEqual([v.title, v.published, v.tags], ['Clip de test', true, ['e2e', 'test']]);
+    await shot(page, 'admin-content');
+
+    // Published: a viewer finds it.
+    await page.goto(stack.baseURL + '/search?q=clip%20de%20test');
+    await page.locator(`.grid [data-video-id="${id}"]`).waitFor({ timeout: 10_000 });
   });
 
   test('users: create a viewer account, who is refused by the admin app', async () => {
@@ -261,9 +326,51 @@ describe('admin app', () => {
       await signIn(p, { email: 'viewer@example.test', password: 'viewer-password-123' });
       await p.locator('[data-testid=forbidden]').waitFor({ timeout: 10_000 });
       await p.getByRole('heading', { name: 'Accès réservé aux administrateurs' }).waitFor();
+      await shot(p, 'admin-refused-for-viewer');
     } finally {
       await other.close();
     }
+  });
+
+  test('analytics: the view, the rebuffer and the startup time reach the API and the page', async () => {
+    // The player sent its last batch when the page was left (pagehide).
+    await page.goto(stack.baseURL + '/admin/analytics');
+    let a;
+    await waitFor(async () => {
+      a = await stack.api('GET', `/api/admin/analytics/videos/${longVideoId}`);
+      return a.views >= 1 && a.rebufferCount >= 1 && a.startup.count >= 1;
+    }, 'the long video’s view, rebuffer and startup in the analytics API', 30_000).catch((e) => {
+      const { series, ...totals } = a ?? {};
+      throw new Error(`${e.message}; last answer: ${JSON.stringify(totals)}`);
+    });
+    assert.ok(a.rebufferSeconds >= 1, `stalled ${a.rebufferSeconds} s`);
+    assert.ok(a.startup.p50Ms > 0, `startup p50 ${a.startup.p50Ms} ms`);
+    await page.reload();
+    await page.locator('[data-testid=popular]').getByText(longTitle).waitFor({ timeout: 15_000 });
+    await shot(page, 'admin-analytics-overview');
+    await page.locator('[data-testid=popular]').getByText(longTitle).click();
+    await page.waitForURL(new RegExp(`/admin/analytics/videos/${longVideoId}`));
+    await page.locator('[data-testid=video-views]').getByText(/^[1-9]/).waitFor({ timeout: 15_000 });
+    assert.doesNotMatch(await page.locator('[data-testid=startup]').textContent(), /–.*–/);
+    await shot(page, 'admin-analytics-video');
+  });
+
+  test('system: a new site name applies without restart and is in the audit log', async () => {
+    await page.goto(stack.baseURL + '/admin/system');
+    const form = page.locator('[data-testid=settings-form]');
+    await form.waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid=system-config]').waitFor();
+    await form.getByLabel('Nom du site').fill('Ginflix Test');
+    await form.getByRole('button', { name: 'Enregistrer les réglages' }).click();
+    await page.getByText(/Réglages enregistrés \(version \d+\)/).waitFor();
+    await shot(page, 'admin-system');
+    const cfg = await (await fetch(stack.baseURL + '/api/config')).json();
+    assert.equal(cfg.productName, 'Ginflix Test');
+    await page.goto(stack.baseURL + '/admin/audit');
+    const table = page.locator('[data-testid=audit-table]');
+    await table.getByText('Réglages modifiés').first().waitFor({ timeout: 10_000 });
+    await table.getByText('Vidéo publiée').first().waitFor();
+    await shot(page, 'admin-audit');
   });
 
   test('signs out through the provider and comes back to the sign-in screen', async () => {

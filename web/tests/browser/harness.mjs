@@ -1,7 +1,7 @@
-// Starts what the browser tests run against: a real `ginflix serve --demo`
-// on a fresh data directory, the built web/dist behind a tiny Node server
-// that also proxies /api, /oidc and /stream to it (one origin, as the Go web
-// role will give), and Debian's Chromium through playwright-core.
+// Starts what the browser tests run against: a real all-in-one
+// `ginflix serve --demo` on a fresh data directory — its web role serves the
+// web/dist build embedded in the binary, on the same origin as /api, /oidc
+// and /stream — and Debian's Chromium through playwright-core.
 
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +10,6 @@ import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { createServer } from '../../scripts/serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const web = path.resolve(here, '..', '..');
@@ -78,17 +77,13 @@ export async function startStack() {
   }
   const bin = ginflixBinary();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ginflix-web-test-'));
-  const [webPort, apiPort] = [await freePort(), await freePort()];
-  const baseURL = `http://127.0.0.1:${webPort}`;
-  const backend = `http://127.0.0.1:${apiPort}`;
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
   const automation = { id: 'web-tests', secret: 'web-tests-secret-' + Math.random().toString(36).slice(2) };
-
-  const server = createServer({ dist: path.join(web, 'dist'), backend });
-  await new Promise((r) => server.listen(webPort, '127.0.0.1', r));
 
   const logFile = path.join(dataDir, 'ginflix.log');
   const log = fs.createWriteStream(logFile);
-  const proc = spawn(bin, ['serve', '--demo', '--addr', `127.0.0.1:${apiPort}`, '--data', dataDir], {
+  const proc = spawn(bin, ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--data', dataDir], {
     env: {
       ...process.env,
       GINFLIX_PUBLIC_URL: baseURL,
@@ -98,6 +93,8 @@ export async function startStack() {
       GINFLIX_FFMPEG_PRESET: 'ultrafast',
       GINFLIX_LOG_FORMAT: 'text',
       GINFLIX_CATALOG_CACHE_TTL: '0',
+      // A view counts after 3 s watched instead of 10, to keep the suite short.
+      GINFLIX_VIEW_THRESHOLD: '3s',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -118,9 +115,6 @@ export async function startStack() {
       await Promise.race([new Promise((r) => proc.once('exit', r)), new Promise((r) => setTimeout(r, 10_000))]);
       if (exited === null) proc.kill('SIGKILL');
     }
-    const closed = new Promise((r) => server.close(r));
-    server.closeAllConnections?.();
-    await closed;
     log.end();
     if (!process.env.KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
   };
@@ -159,7 +153,18 @@ export async function startStack() {
       if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
       return text ? JSON.parse(text) : null;
     };
-    return { baseURL, email, password, browser, api, dataDir, logFile, stop, output: () => output };
+    /** Uploads a file with `ginflix import` as the automation client; returns the video id. */
+    const importFile = (file, title) => {
+      const out = execFileSync(bin, ['import', '--server', baseURL, '--title', title, file], {
+        env: { ...process.env, GINFLIX_AUTOMATION_CLIENT_ID: automation.id, GINFLIX_AUTOMATION_CLIENT_SECRET: automation.secret },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const id = /→\s*([0-9a-f]{24})/.exec(out)?.[1];
+      if (!id) throw new Error(`ginflix import printed no video id:\n${out}`);
+      return id;
+    };
+    return { baseURL, email, password, browser, api, importFile, dataDir, logFile, stop, output: () => output };
   } catch (e) {
     await stop();
     throw e;
@@ -185,6 +190,19 @@ export function makeClip(dir, name = 'clip-e2e.mp4', seconds = 2) {
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', file,
   ]);
   return file;
+}
+
+const shotsDir = path.join(web, 'test-output', 'screenshots');
+let shotCount = 0;
+
+/** Saves a full-page screenshot of a test step under web/test-output/screenshots/. */
+export async function shot(page, name) {
+  if (shotCount === 0) {
+    fs.rmSync(shotsDir, { recursive: true, force: true });
+    fs.mkdirSync(shotsDir, { recursive: true });
+  }
+  shotCount++;
+  await page.screenshot({ path: path.join(shotsDir, `${String(shotCount).padStart(2, '0')}-${name}.png`), fullPage: true });
 }
 
 export { waitFor };
