@@ -224,6 +224,27 @@ describe('viewer app', () => {
     assert.ok(sent.includes('start'), `the player reported its start (sent: ${sent})`);
   });
 
+  test('phone and TV widths: the pages fit without horizontal scrolling', async () => {
+    const state = await ctx.storageState();
+    for (const [name, viewport] of [['phone', { width: 375, height: 740 }], ['tv', { width: 1920, height: 1080 }]]) {
+      const c = await stack.browser.newContext({ locale: 'fr-FR', viewport, storageState: state });
+      try {
+        const p = await c.newPage();
+        for (const path of ['/', `/watch/${longVideoId}`, '/search?q=test']) {
+          await p.goto(stack.baseURL + path);
+          await p.locator('.card, [data-testid=quality], .state-empty').first().waitFor({ timeout: 20_000 });
+          const [scroll, inner] = await p.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+          assert.ok(scroll <= inner, `${path} at ${viewport.width} px is ${scroll} px wide`);
+        }
+        await p.goto(stack.baseURL + '/');
+        await p.locator('.card').first().waitFor({ timeout: 20_000 });
+        await shot(p, `viewer-home-${name}`);
+      } finally {
+        await c.close();
+      }
+    }
+  });
+
   test('switches to English', async () => {
     await page.getByRole('combobox', { name: 'Langue' }).selectOption('en');
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
