@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -319,22 +318,7 @@ func TestTLSProxyBehaviour(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "nginx.conf"), mainConf(dir, s))
 	startNginx(t, nginx, dir, filepath.Join(dir, "nginx.conf"), p80, p443)
 
-	client := func(from string) *http.Client {
-		tr := &http.Transport{
-			TLSClientConfig:   &tls.Config{RootCAs: pool},
-			ForceAttemptHTTP2: true,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				port := p80
-				if strings.HasSuffix(addr, ":443") {
-					port = p443
-				}
-				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-				return d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
-			},
-		}
-		t.Cleanup(tr.CloseIdleConnections)
-		return &http.Client{Transport: tr, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
+	client := func(from string) *http.Client { return proxyClient(t, pool, from, p80, p443) }
 	c := client("127.0.0.1")
 	get := func(url string, hdr ...string) *http.Response {
 		t.Helper()
@@ -366,7 +350,8 @@ func TestTLSProxyBehaviour(t *testing.T) {
 		for _, x := range []struct {
 			url string
 			up  *upstream
-		}{{"https://" + userHost + "/", front}, {"https://" + userHost + "/admin/videos", admin}, {"https://" + adminHost + "/", admin}} {
+		}{{"https://" + userHost + "/", front}, {"https://" + userHost + "/admin/videos", admin}, {"https://" + adminHost + "/", admin},
+			{"https://" + userHost + "/oidc/.well-known/openid-configuration", api}, {"https://" + adminHost + "/oidc/authorize", api}} {
 			r := get(x.url)
 			if r.Header.Get("X-Upstream") != x.up.name {
 				t.Errorf("%s went to %q, want %s", x.url, r.Header.Get("X-Upstream"), x.up.name)
