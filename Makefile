@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 VERSITYGW_VERSION := v1.8.0
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: run build web test test-deps system-deps bench bench-transcode kind-up kind-down check-go clean
+.PHONY: run build web test test-deps system-deps bench bench-transcode bench-events kind-up kind-down check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 or newer (https://go.dev/doc/install) and run make again." >&2; exit 1; }
@@ -39,11 +39,12 @@ test-deps: check-go system-deps $(TOOLS)/versitygw
 $(TOOLS)/versitygw:
 	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
-## test: install test dependencies, then run every test
-test: test-deps
+## test: install test dependencies, then run every test (the web apps are
+## built first: deploy/k8stest's end-to-end test loads them from the binary)
+test: test-deps web
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
-	cd web && npm ci --no-audit --no-fund --loglevel=error && npm test
+	cd web && npm test
 
 ## bench: catalogue API vs bare net/http, HLS delivery vs nginx (see bench/README.md);
 ## the transcoding benchmark is separate: make bench-transcode (minutes of CPU)
@@ -54,6 +55,17 @@ bench: check-go
 
 bench-transcode: check-go system-deps
 	$(GO) run ./bench/transcode -runs 3
+
+## bench-events: catalogue p99 while 500 player sessions post playback events (about 3 minutes)
+bench-events: check-go
+	$(GO) run ./bench/events
+
+## verify-k8s-apiserver: server-side dry-run (strict validation) of every deploy/k8s
+## kustomization against a real kube-apiserver and etcd, built once into .cache/k8s
+## (about 15 minutes on 2 cores the first time); not part of make test
+.PHONY: verify-k8s-apiserver
+verify-k8s-apiserver: check-go
+	deploy/apiserver/run.sh
 
 ## kind-up / kind-down: the distributed deployment on a local kind cluster (needs Docker and kind)
 kind-up:

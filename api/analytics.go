@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -57,9 +58,17 @@ type analyticsMetrics interface {
 // analytics is the server's in-process state for playback reporting.
 type analytics struct {
 	limiter *limiter
+	// writers bounds the event batches processed at once to half the
+	// cores: events can wait a little, catalogue reads must not queue
+	// behind them for the CPU.
+	writers chan struct{}
 	uploads uploadMeter
 	storage storageCache
 }
+
+// eventsQueueWait is how long a batch waits for a writer before the
+// player is told to come back later (503 with Retry-After).
+const eventsQueueWait = 2 * time.Second
 
 func newAnalytics(d *Deps) *analytics {
 	rate, burst := d.Analytics.BatchesPerMinute, d.Analytics.BatchBurst
@@ -69,7 +78,7 @@ func newAnalytics(d *Deps) *analytics {
 	if burst <= 0 {
 		burst = DefaultBatchBurst
 	}
-	a := &analytics{limiter: newLimiter(rate/60, float64(burst))}
+	a := &analytics{limiter: newLimiter(rate/60, float64(burst)), writers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
 	if d.Uploads != nil {
 		d.Uploads = a.uploads.wrap(d.Uploads)
 	}
@@ -178,6 +187,17 @@ func (s *server) playbackEvents(w http.ResponseWriter, r *http.Request) (ginflix
 	}
 	if s.Playback == nil {
 		return none, ginflix.Errorf(ginflix.EUNAVAILABLE, "Playback is not configured on this server.")
+	}
+	wait := time.NewTimer(eventsQueueWait)
+	defer wait.Stop()
+	select {
+	case s.analytics.writers <- struct{}{}:
+		defer func() { <-s.analytics.writers }()
+	case <-wait.C:
+		w.Header().Set("Retry-After", strconv.Itoa(int(eventsQueueWait/time.Second)))
+		return none, ginflix.Errorf(ginflix.EUNAVAILABLE, "The server is busy with other reports: send this batch again in %d s.", int(eventsQueueWait/time.Second))
+	case <-r.Context().Done():
+		return none, r.Context().Err()
 	}
 	var req eventsRequest
 	if err := decodeJSONLimit(w, r, &req, ginflix.MaxEventBatchBytes); err != nil {

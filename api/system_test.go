@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -14,12 +13,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
+	"github.com/ginflix/ginflix/internal/testutil"
 	"github.com/ginflix/ginflix/oidc"
 	"github.com/ginflix/ginflix/prometheus"
 	"github.com/ginflix/ginflix/tus"
@@ -462,27 +461,10 @@ func (failingAudit) AppendAudit(context.Context, *ginflix.AuditEntry) error {
 	return errors.New("disk full")
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // An audit write that fails loses neither the action nor its record: the
 // action stands, the entry goes to the log, and a counter says so.
 func TestAuditFailureKeepsTheAction(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	f := newFixture(t, func(d *api.Deps) {
 		d.Store = failingAudit{d.Store}
 		d.Logger = slog.New(slog.NewJSONHandler(logs, nil))

@@ -54,6 +54,8 @@ type Verifier struct {
 	verifier  *gooidc.IDTokenVerifier
 	lastTry   time.Time
 	lastError error
+
+	cache *verifiedCache
 }
 
 // NewVerifier returns a verifier for cfg; it reaches the issuer lazily.
@@ -73,7 +75,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Verifier{cfg: cfg}, nil
+	return &Verifier{cfg: cfg, cache: newVerifiedCache(10000, 10*time.Minute)}, nil
 }
 
 // discover fetches the issuer's metadata once; failures are retried at
@@ -126,6 +128,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*ginflix.Principal, 
 	if raw == "" || len(raw) > 16<<10 || strings.Count(raw, ".") != 2 {
 		return nil, unauthorized("The access token is malformed.")
 	}
+	if p, ok := v.cache.get(raw, v.cfg.Now()); ok {
+		return p, nil
+	}
 	verifier, err := v.discover(ctx)
 	if err != nil {
 		return nil, ginflix.Errorf(ginflix.EUNAVAILABLE, "The identity provider cannot be reached; try again shortly.")
@@ -166,6 +171,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*ginflix.Principal, 
 		p.Admin = p.Admin || r == v.cfg.AdminRole
 		p.Viewer = p.Viewer || r == v.cfg.ViewerRole
 	}
+	v.cache.put(raw, p, tok.Expiry, now)
 	return p, nil
 }
 

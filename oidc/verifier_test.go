@@ -214,3 +214,38 @@ func TestIssuerDownIsUnavailableNotUnauthorized(t *testing.T) {
 		t.Fatal("Ping succeeded with the issuer down")
 	}
 }
+
+// A token verified once is remembered, but only for what it is: the same
+// bytes, until their exp; a tampered copy or the same token past its
+// expiry is refused as before.
+func TestVerifiedTokensRemembered(t *testing.T) {
+	iss := oidctest.NewIssuer(t)
+	now := time.Now()
+	v := newVerifier(t, iss, func(c *oidc.Config) { c.Now = func() time.Time { return now } })
+	c := iss.Claims("a")
+	c["exp"] = now.Add(2 * time.Minute).Unix()
+	c["realm_access"] = map[string]any{"roles": []string{ginflix.RoleViewer}}
+	tok := iss.Sign(c)
+	p, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Roles[0] = ginflix.RoleAdmin // a caller's change must not reach the next caller
+	again, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Admin || !again.Viewer || again.Roles[0] != ginflix.RoleViewer || again.Subject != "a" {
+		t.Fatalf("remembered principal %+v", again)
+	}
+	// A different signature on the same claims is a different token.
+	sig := tok[strings.LastIndex(tok, ".")+1:]
+	flipped := []byte(sig)
+	flipped[5] ^= 1
+	wantRefused(t, v, tok[:strings.LastIndex(tok, ".")+1]+string(flipped), "tampered copy of a remembered token")
+
+	now = now.Add(3 * time.Minute)
+	if _, err := v.Verify(t.Context(), tok); !strings.Contains(ginflix.ErrorMessage(err), "expired") {
+		t.Fatalf("a remembered token past its exp: %v, want expired", err)
+	}
+}

@@ -1,7 +1,6 @@
 package op
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/internal/testutil"
 	"github.com/ginflix/ginflix/password"
 	"github.com/ginflix/ginflix/sqlite"
 )
@@ -93,27 +93,10 @@ type testEnv struct {
 	db         *sqlite.DB
 	p          *Provider
 	clock      *testClock
-	logs       *syncBuffer
+	logs       *testutil.SyncBuffer
 	alice      *ginflix.User
 	bob        *ginflix.User // disabled
 	carol      *ginflix.User
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newEnv starts a real sqlite store, an httptest server on 127.0.0.1 and
@@ -146,7 +129,7 @@ func newEnv(t *testing.T, mods ...func(*Config)) *testEnv {
 		postLogout: srv.URL + "/app/logged-out",
 		keyFile:    filepath.Join(dir, "keys", "oidc.pem"),
 		clock:      &testClock{},
-		logs:       &syncBuffer{},
+		logs:       &testutil.SyncBuffer{},
 	}
 	e.alice = e.createUser("Alice@Example.com", "Alice Liddell", alicePassword, []string{ginflix.RoleAdmin, ginflix.RoleViewer}, false)
 	e.bob = e.createUser("bob@example.com", "Bob", bobPassword, []string{ginflix.RoleViewer}, true)

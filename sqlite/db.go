@@ -35,6 +35,15 @@ type DB struct {
 	// shapes, and preparing costs as much as running one.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// wstmts caches the statements of the hot write paths (playback
+	// events), prepared once on the single write connection.
+	wstmts map[string]*sql.Stmt
+	// The playback-events writer (RecordPlayback): started on first use,
+	// stopped by Close.
+	playbackOnce sync.Once
+	playbackQ    chan *playbackReq
+	closing      chan struct{}
+	playbackDone chan struct{}
 	// Now stamps records; tests replace it.
 	Now func() time.Time
 }
@@ -60,7 +69,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
-	db := &DB{write: write, Now: ginflix.Now, stmts: map[string]*sql.Stmt{}}
+	db := &DB{write: write, Now: ginflix.Now, stmts: map[string]*sql.Stmt{}, wstmts: map[string]*sql.Stmt{},
+		playbackQ: make(chan *playbackReq, 4*maxGroup), closing: make(chan struct{}), playbackDone: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -125,11 +135,25 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close checkpoints the WAL and closes the file.
 func (db *DB) Close() error {
+	select {
+	case <-db.closing:
+		return nil // closed already
+	default:
+	}
+	close(db.closing)
+	started := true
+	db.playbackOnce.Do(func() { started = false })
+	if started {
+		<-db.playbackDone // the group in progress is finished, not cut
+	}
 	db.stmtMu.Lock()
 	for _, s := range db.stmts {
 		s.Close()
 	}
-	db.stmts = map[string]*sql.Stmt{}
+	for _, s := range db.wstmts {
+		s.Close()
+	}
+	db.stmts, db.wstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	db.stmtMu.Unlock()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
@@ -147,6 +171,63 @@ func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	}
 	db.stmts[query] = s
 	return s, nil
+}
+
+// preparedTx is a write transaction whose ExecContext and QueryRowContext
+// reuse statements prepared once per query text: parsing the SQL of every
+// statement of every batch was a third of the playback-events write path.
+// A query seen for the first time runs unprepared and is prepared after
+// the transaction: the single write connection is the transaction's until
+// then.
+type preparedTx struct {
+	*sql.Tx
+	db     *DB
+	missed *[]string
+}
+
+func (t preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	t.db.stmtMu.Lock()
+	s, ok := t.db.wstmts[query]
+	t.db.stmtMu.Unlock()
+	if !ok {
+		*t.missed = append(*t.missed, query)
+		return nil
+	}
+	return t.Tx.StmtContext(ctx, s)
+}
+
+func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := t.stmt(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := t.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// preparedTxDo runs fn in one write transaction with prepared statements.
+func (db *DB) preparedTxDo(ctx context.Context, fn func(preparedTx) error) error {
+	var missed []string
+	err := db.tx(ctx, func(tx *sql.Tx) error { return fn(preparedTx{Tx: tx, db: db, missed: &missed}) })
+	for _, q := range missed {
+		s, perr := db.write.PrepareContext(ctx, q)
+		if perr != nil {
+			continue // it runs unprepared next time, and is tried again
+		}
+		db.stmtMu.Lock()
+		if _, ok := db.wstmts[q]; ok {
+			s.Close()
+		} else {
+			db.wstmts[q] = s
+		}
+		db.stmtMu.Unlock()
+	}
+	return err
 }
 
 // tx runs fn in one write transaction.

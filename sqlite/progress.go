@@ -72,24 +72,7 @@ func (db *DB) AppendEvents(ctx context.Context, events []ginflix.PlaybackEvent) 
 	if len(events) == 0 {
 		return nil
 	}
-	ginflix.PrepareEvents(events, db.Now())
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO playback_events
-			(id, session_id, user_id, video_id, type, position, rung, value, detail, country, at)
-			VALUES (`+placeholders(11)+`)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i := range events {
-			e := &events[i]
-			if _, err := stmt.ExecContext(ctx, e.ID, e.SessionID, e.UserID, e.VideoID, e.Type, e.Position,
-				e.Rung, e.Value, e.Detail, e.Country, ms(e.At)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return db.preparedTxDo(ctx, func(tx preparedTx) error { return appendEvents(ctx, tx, events, db.Now()) })
 }
 
 // SessionEvents returns one session's events in time order.

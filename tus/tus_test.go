@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/internal/testutil"
 )
 
 const (
@@ -77,23 +78,6 @@ func (rc *recorder) snapshot() []finishCall {
 	return slices.Clone(rc.calls)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fakeClock struct {
 	mu sync.Mutex
 	d  time.Duration
@@ -118,7 +102,7 @@ type env struct {
 	rec   *recorder
 	dir   string
 	clock *fakeClock
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 }
 
 // withPrincipal stands for the admin guard: X-Test-Subject names the
@@ -141,7 +125,7 @@ func withPrincipal(next http.Handler) http.Handler {
 
 func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, rec: &recorder{}, dir: filepath.Join(t.TempDir(), "uploads"), clock: &fakeClock{}, logs: &syncBuffer{}}
+	e := &env{t: t, rec: &recorder{}, dir: filepath.Join(t.TempDir(), "uploads"), clock: &fakeClock{}, logs: &testutil.SyncBuffer{}}
 	cfg := Config{
 		BasePath:     "/api/uploads/",
 		Dir:          e.dir,

@@ -12,30 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ginflix/ginflix/internal/testutil"
 	"github.com/ginflix/ginflix/sqlite"
 )
-
-// syncBuffer is an io.Writer the server goroutine writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // freeAddr returns a 127.0.0.1 address nothing listens on right now.
 func freeAddr(t *testing.T) string {
@@ -56,7 +38,7 @@ type instance struct {
 	cancel         context.CancelFunc
 	exited         chan struct{}
 	err            error // set before exited closes
-	stdout, stderr syncBuffer
+	stdout, stderr testutil.SyncBuffer
 	client         *http.Client
 }
 
@@ -394,7 +376,7 @@ func TestServeListenError(t *testing.T) {
 	defer ln.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	err = run(ctx, []string{"ginflix", "serve", "--addr", ln.Addr().String(), "--data", t.TempDir()}, envOf(nil), strings.NewReader(""), &out, &errOut)
 	wantErr(t, err, "listen")
 	if ctx.Err() != nil {
@@ -409,7 +391,7 @@ func TestServeDataDirIsAFile(t *testing.T) {
 	file := writeFile(t, "not-a-dir", "x")
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	err := run(ctx, []string{"ginflix", "serve", "--addr", freeAddr(t), "--data", file}, envOf(nil), strings.NewReader(""), &out, &errOut)
 	wantErr(t, err, "data directory")
 }

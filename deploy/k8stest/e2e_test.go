@@ -19,11 +19,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ginflix/ginflix/internal/testutil"
 	"github.com/ginflix/ginflix/tus"
 )
 
@@ -53,33 +53,16 @@ func proxyClient(t *testing.T, pool *x509.CertPool, from string, p80, p443 int) 
 // role is one `ginflix serve --roles=NAME` process.
 type role struct {
 	name, addr string
-	out        *syncBuffer
+	out        *testutil.SyncBuffer
 	exited     chan struct{}
 	err        error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startRole runs one role until the test ends, stopped with SIGTERM as
 // Kubernetes stops a pod, and waits until it answers probe on its port.
 func startRole(t *testing.T, bin, name, probe string, env map[string]string) *role {
 	t.Helper()
-	r := &role{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), out: &syncBuffer{}, exited: make(chan struct{})}
+	r := &role{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), out: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	cmd := exec.Command(bin, "serve", "--roles="+name, "--addr="+r.addr)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GINFLIX_LOG_FORMAT=json"}
 	for k, v := range env {
