@@ -19,14 +19,13 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
-	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
+	"github.com/ginflix/ginflix/bench/internal/synth"
 	"github.com/ginflix/ginflix/filesystem"
 	"github.com/ginflix/ginflix/prometheus"
 	"github.com/ginflix/ginflix/sqlite"
@@ -39,102 +38,8 @@ func main() {
 	}
 }
 
-var (
-	words = strings.Fields(`électricité énergie moteur cuisine jardin potager histoire géographie musique
-		concert théâtre cinéma documentaire reportage science physique chimie biologie astronomie planète
-		océan montagne forêt rivière voyage découverte technique atelier formation conférence entretien
-		réunion sécurité réseau données logiciel matériel design architecture urbanisme transport vélo`)
-	categories = []string{"Documentaires", "Formation", "Conférences", "Musique", "Sciences", "Voyages", "Cuisine", "Actualités"}
-)
-
-// searches are typed as users type them, accents dropped: every prefix of
-// every word from 3 letters, and pairs of words: a few hundred distinct
-// queries, so the page cache misses as it would in real use.
-func searches(r *rand.Rand) []string {
-	var out []string
-	for _, w := range words {
-		f := []rune(ginflix.FoldText(w))
-		for n := 3; n <= len(f); n++ {
-			out = append(out, string(f[:n]))
-		}
-	}
-	for range 100 {
-		out = append(out, ginflix.FoldText(words[r.IntN(len(words))]+" "+words[r.IntN(len(words))]))
-	}
-	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
-}
-
-// corpus draws text the way natural language is distributed: a Zipf law
-// over a vocabulary of a few thousand words (synthetic syllable words, with
-// the real accented words above spread through it), so common words are
-// in most videos and rare words in a few, as in a real catalogue.
-type corpus struct {
-	vocab []string
-	zipf  *rand.Zipf
-	r     *rand.Rand
-}
-
-func newCorpus(r *rand.Rand, size int) *corpus {
-	syllables := strings.Fields("ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo la le li lo lu ma me mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo vu")
-	seen := map[string]bool{}
-	vocab := make([]string, 0, size)
-	for len(vocab) < size {
-		var b strings.Builder
-		for range 2 + r.IntN(3) {
-			b.WriteString(syllables[r.IntN(len(syllables))])
-		}
-		if w := b.String(); !seen[w] {
-			seen[w] = true
-			vocab = append(vocab, w)
-		}
-	}
-	for i, w := range words {
-		vocab[i*size/len(words)] = w // ranks 0, size/45, ...: from very common to rare
-	}
-	return &corpus{vocab: vocab, zipf: rand.NewZipf(r, 1.07, 2, uint64(size-1)), r: r}
-}
-
-func (c *corpus) word() string { return c.vocab[c.zipf.Uint64()] }
-
-func (c *corpus) phrase(n int) string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = c.word()
-	}
-	s := strings.Join(out, " ")
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 func seed(ctx context.Context, db *sqlite.DB, n int) error {
-	r := rand.New(rand.NewPCG(1, 2))
-	c := newCorpus(r, 5000)
-	for i := range n {
-		v := &ginflix.Video{
-			Title:       c.phrase(3 + r.IntN(5)),
-			Description: c.phrase(20+r.IntN(40)) + ".",
-			Tags:        []string{c.word(), c.word()},
-			Category:    categories[r.IntN(len(categories))],
-			Language:    "fr",
-			Status:      ginflix.StatusReady,
-			Published:   r.IntN(10) != 0, // some drafts, as in real catalogues
-			Duration:    float64(60 + r.IntN(3600)),
-			Width:       1920, Height: 1080,
-			Renditions: []ginflix.Rendition{
-				{Name: "1080p", Width: 1920, Height: 1080, Bandwidth: 5_500_000},
-				{Name: "720p", Width: 1280, Height: 720, Bandwidth: 3_000_000},
-				{Name: "360p", Width: 640, Height: 360, Bandwidth: 900_000},
-			},
-			Views: int64(r.IntN(100000)),
-		}
-		if err := db.CreateVideo(ctx, v); err != nil {
-			return err
-		}
-		if (i+1)%2500 == 0 {
-			fmt.Fprintf(os.Stderr, "  seeded %d videos\n", i+1)
-		}
-	}
-	return nil
+	return synth.Seed(ctx, db, n, 61*time.Minute, nil)
 }
 
 type result struct {
@@ -303,7 +208,7 @@ func run() error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	queries := searches(rand.New(rand.NewPCG(3, 4)))
+	queries := synth.Searches(rand.New(rand.NewPCG(3, 4)))
 	for _, target := range []struct{ label, url string }{
 		{fmt.Sprintf("cache %s", *cacheTTL), apiURL},
 		{"no cache", uncachedURL},
@@ -315,7 +220,7 @@ func run() error {
 				return u + "/api/videos?q=" + url.QueryEscape(queries[i%len(queries)])
 			}),
 			load("category by title, "+target.label, client, *clients, *requests, *limit, func(i int) string {
-				return u + "/api/videos?sort=title&category=" + url.QueryEscape(categories[i%len(categories)])
+				return u + "/api/videos?sort=title&category=" + url.QueryEscape(synth.Categories[i%len(synth.Categories)])
 			}),
 		)
 	}

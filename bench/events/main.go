@@ -44,6 +44,7 @@ import (
 
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
+	"github.com/ginflix/ginflix/bench/internal/synth"
 	"github.com/ginflix/ginflix/oidc/oidctest"
 	"github.com/ginflix/ginflix/sqlite"
 )
@@ -192,7 +193,7 @@ func orchestrate(cfg config) error {
 	if err != nil {
 		return err
 	}
-	cat.queries = searches(rand.New(rand.NewPCG(3, 4)))
+	cat.queries = synth.Searches(rand.New(rand.NewPCG(3, 4)))
 	rd := &readerPool{cfg: cfg, url: srv.url, tokens: readers, client: client, cat: cat}
 
 	fmt.Fprintf(os.Stderr, "A: %d catalogue readers at %.0f req/s in all, %s; B: the same plus %d player sessions at %gx (a batch every %s), %s; %d rounds\n",
@@ -484,7 +485,7 @@ func (w *readerPool) catalogPath(r *rand.Rand) (kind, path string) {
 	case x < 0.8:
 		return "search", "/api/videos?q=" + url.QueryEscape(w.cat.queries[r.IntN(len(w.cat.queries))])
 	default:
-		return "category", "/api/videos?sort=title&category=" + url.QueryEscape(categories[r.IntN(len(categories))])
+		return "category", "/api/videos?sort=title&category=" + url.QueryEscape(synth.Categories[r.IntN(len(synth.Categories))])
 	}
 }
 
