@@ -25,22 +25,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ginflix/ginflix/bench/internal/benchkit"
 
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
@@ -199,9 +198,9 @@ func orchestrate(cfg config) error {
 	fmt.Fprintf(os.Stderr, "A: %d catalogue readers at %.0f req/s in all, %s; B: the same plus %d player sessions at %gx (a batch every %s), %s; %d rounds\n",
 		cfg.catalogClients, cfg.catalogRate, cfg.baseline, cfg.sessions, cfg.speed, cfg.tick, cfg.duration, cfg.rounds)
 	fmt.Fprintf(os.Stderr, "rate limit %.0f batches/min per user (burst %d), view threshold %s\n", cfg.ratePerMinute, api.DefaultBatchBurst, cfg.viewThreshold)
-	uptimeBefore := uptime()
+	uptimeBefore := benchkit.Uptime()
 	fmt.Fprintf(os.Stderr, "uptime before: %s\n", uptimeBefore)
-	if l, ok := load1(); ok && l > float64(runtime.NumCPU()) {
+	if l, ok := benchkit.Load1(); ok && l > float64(runtime.NumCPU()) {
 		fmt.Fprintf(os.Stderr, "warning: a load average of %.1f on %d cores: something else is running, the ratios will be noisy\n", l, runtime.NumCPU())
 	}
 
@@ -240,7 +239,7 @@ func orchestrate(cfg config) error {
 	}
 	failures := report(os.Stdout, cfg, rounds)
 	failures = append(failures, checkViews(ctx, os.Stdout, srv.url, client, adminToken, rounds)...)
-	fmt.Printf("uptime before: %s\nuptime after:  %s\n", uptimeBefore, uptime())
+	fmt.Printf("uptime before: %s\nuptime after:  %s\n", uptimeBefore, benchkit.Uptime())
 	if len(failures) > 0 {
 		for _, f := range failures {
 			fmt.Fprintln(os.Stderr, "FAILED:", f)
@@ -383,10 +382,10 @@ func (r readResult) quantile(q float64) time.Duration { return quantile(r.latenc
 func (r readResult) String() string {
 	var kinds []string
 	for _, k := range catalogKinds {
-		kinds = append(kinds, fmt.Sprintf("%s %s", k, fmtDur(quantile(r.byKind[k], 0.99))))
+		kinds = append(kinds, fmt.Sprintf("%s %s", k, benchkit.Dur(quantile(r.byKind[k], 0.99))))
 	}
 	return fmt.Sprintf("%d req (%.0f/s), p50 %s, p99 %s (%s), %d errors, %d late; %s", r.requests, float64(r.requests)/r.elapsed.Seconds(),
-		fmtDur(r.quantile(0.5)), fmtDur(r.quantile(0.99)), strings.Join(kinds, ", "), r.errors, r.late, r.cpu)
+		benchkit.Dur(r.quantile(0.5)), benchkit.Dur(r.quantile(0.99)), strings.Join(kinds, ", "), r.errors, r.late, r.cpu)
 }
 
 // readerPool is the catalogue's audience.
@@ -532,16 +531,16 @@ func report(out io.Writer, cfg config, rounds []roundResult) []string {
 	fmt.Fprintf(out, "catalogue: %d readers at %.0f req/s in all (listing, next page, search, category), cache %s; "+
 		"load: %d sessions at %gx, a batch every %s, rate limit %.0f batches/min per user; %d rounds of %s unloaded then %s loaded\n",
 		cfg.catalogClients, cfg.catalogRate, cfg.cacheTTL, cfg.sessions, cfg.speed, cfg.tick, cfg.ratePerMinute, len(rounds), cfg.baseline, cfg.duration)
-	ratio := median(ratios)
-	verdict := okMissed(ratio <= targetRatio)
+	ratio := benchkit.Median(ratios)
+	verdict := benchkit.OkMissed(ratio <= targetRatio)
 	if readErrors > 0 {
 		verdict = "MISSED (errors)"
 	}
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "catalogue reads\treq/s\tp50\tp99\tx unloaded p99\ttarget\t\t\n")
-	fmt.Fprintf(tw, "A unloaded\t%.0f\t%s\t%s\tbaseline\t\t\t\n", median(aRPS), fmtDur(time.Duration(median(aP50))), fmtDur(time.Duration(median(aP99))))
-	fmt.Fprintf(tw, "B with %d sessions\t%.0f\t%s\t%s\t%.2fx\t<= %.1fx\t%s\t\n", cfg.sessions, median(bRPS), fmtDur(time.Duration(median(bP50))),
-		fmtDur(time.Duration(median(bP99))), ratio, targetRatio, verdict)
+	fmt.Fprintf(tw, "A unloaded\t%.0f\t%s\t%s\tbaseline\t\t\t\n", benchkit.Median(aRPS), benchkit.Dur(time.Duration(benchkit.Median(aP50))), benchkit.Dur(time.Duration(benchkit.Median(aP99))))
+	fmt.Fprintf(tw, "B with %d sessions\t%.0f\t%s\t%s\t%.2fx\t<= %.1fx\t%s\t\n", cfg.sessions, benchkit.Median(bRPS), benchkit.Dur(time.Duration(benchkit.Median(bP50))),
+		benchkit.Dur(time.Duration(benchkit.Median(bP99))), ratio, targetRatio, verdict)
 	tw.Flush()
 	var per []string
 	for i, x := range ratios {
@@ -554,7 +553,7 @@ func report(out io.Writer, cfg config, rounds []roundResult) []string {
 		for _, rd := range rounds {
 			a, b = append(a, float64(quantile(rd.a.byKind[k], 0.99))), append(b, float64(quantile(rd.b.byKind[k], 0.99)))
 		}
-		kinds = append(kinds, fmt.Sprintf("%s %s -> %s", k, fmtDur(time.Duration(median(a))), fmtDur(time.Duration(median(b)))))
+		kinds = append(kinds, fmt.Sprintf("%s %s -> %s", k, benchkit.Dur(time.Duration(benchkit.Median(a))), benchkit.Dur(time.Duration(benchkit.Median(b)))))
 	}
 	fmt.Fprintf(out, "catalogue p99 by request, A -> B (medians): %s\n", strings.Join(kinds, ", "))
 	if readErrors > 0 || late > 0 {
@@ -581,13 +580,13 @@ func report(out io.Writer, cfg config, rounds []roundResult) []string {
 			}
 		}
 		if len(sv) > 0 {
-			c.server, c.players, c.readers, c.others, c.ok = median(sv), median(pl), median(rr), median(ot), true
+			c.server, c.players, c.readers, c.others, c.ok = benchkit.Median(sv), benchkit.Median(pl), benchkit.Median(rr), benchkit.Median(ot), true
 		}
 		fmt.Fprintf(out, "phase %s, %s (medians; peak and counts over the rounds)\n", ph.name, c)
 	}
 	fmt.Fprintf(out, "events: %.0f/s accepted, %.0f batches/s (medians over the rounds); POST /api/playback/events p50 %s p99 %s; "+
 		"POST /api/videos/{id}/playback p99 %s (%d sessions)\n",
-		median(evps), median(bps), fmtDur(quantile(post, 0.5)), fmtDur(quantile(post, 0.99)), fmtDur(quantile(starts, 0.99)), sessions)
+		benchkit.Median(evps), benchkit.Median(bps), benchkit.Dur(quantile(post, 0.5)), benchkit.Dur(quantile(post, 0.99)), benchkit.Dur(quantile(starts, 0.99)), sessions)
 	fmt.Fprintf(out, "events in all: %d sent, %d accepted, %d ignored, %d in refused batches; batches: %d sent, %d refused, %d transport errors %v\n",
 		sent, accepted, ignored, refused, batches, rejected, terr, codes)
 	for k, m := range messages {
@@ -637,59 +636,4 @@ func checkViews(ctx context.Context, out io.Writer, base string, c *http.Client,
 		failures = append(failures, fmt.Sprintf("only %d views counted for %d sessions (%d watched past the threshold)", p.Views, sessions, eligible))
 	}
 	return failures
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return math.NaN()
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func okMissed(ok bool) string {
-	if ok {
-		return "ok"
-	}
-	return "MISSED"
-}
-
-func uptime() string {
-	if out, err := exec.Command("uptime").Output(); err == nil {
-		return strings.TrimSpace(string(out))
-	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		return "load average: " + strings.TrimSpace(string(b))
-	}
-	return "unknown"
-}
-
-// load1 is the one-minute load average.
-func load1() (float64, bool) {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0, false
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0, false
-	}
-	l, err := strconv.ParseFloat(f[0], 64)
-	return l, err == nil
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= 100*time.Millisecond:
-		return d.Round(time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond).String()
-	default:
-		return d.Round(time.Microsecond).String()
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ginflix/ginflix"
+	"github.com/ginflix/ginflix/bench/internal/benchkit"
 )
 
 // playerInput is what the parent writes for the players' process.
@@ -47,7 +48,7 @@ func (l *loadReport) rejectedBatches() int64 { return l.Batches - l.BatchesOK }
 func (l *loadReport) summary(d time.Duration) string {
 	post := slices.Sorted(slices.Values(l.PostLat))
 	return fmt.Sprintf("%.0f accepted/s, %.0f batches/s, POST p99 %s, %d sessions, %d refused batches %v",
-		float64(l.Accepted)/d.Seconds(), float64(l.Batches)/d.Seconds(), fmtDur(quantile(post, 0.99)),
+		float64(l.Accepted)/d.Seconds(), float64(l.Batches)/d.Seconds(), benchkit.Dur(quantile(post, 0.99)),
 		l.Sessions, l.rejectedBatches(), l.Codes)
 }
 
@@ -65,7 +66,7 @@ func startPlayers(exe, dir, apiURL string, cfg config, round int) (*playersProc,
 		"-duration", cfg.duration.String(), "-speed", fmt.Sprint(cfg.speed), "-view-threshold", cfg.viewThreshold.String(),
 		"-round", fmt.Sprint(round))
 	cmd.Stderr = os.Stderr
-	setParentDeath(cmd)
+	benchkit.SetParentDeath(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
+	"github.com/ginflix/ginflix/bench/internal/benchkit"
 	"github.com/ginflix/ginflix/filesystem"
 	"github.com/ginflix/ginflix/oidc"
 	"github.com/ginflix/ginflix/playback"
@@ -47,7 +48,7 @@ func startServer(exe, dir string, cfg config, issuer, audience string) (*serverP
 		"-cache-ttl", cfg.cacheTTL.String(), "-rate-limit", fmt.Sprint(cfg.ratePerMinute), "-view-threshold", cfg.viewThreshold.String())
 	cmd.Env = append(os.Environ(), keysEnv+"="+playback.NewKey("k1"))
 	cmd.Stderr = os.Stderr
-	setParentDeath(cmd)
+	benchkit.SetParentDeath(cmd)
 	ctl, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

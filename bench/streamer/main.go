@@ -45,6 +45,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/ginflix/ginflix/bench/internal/benchkit"
+
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/filesystem"
 	"github.com/ginflix/ginflix/playback"
@@ -221,9 +223,9 @@ func run() error {
 	coldM.reset()
 	fmt.Fprintf(os.Stderr, "nginx %s (%d workers), streamer warm %s (CacheBytes %s), cold %s (CacheBytes %s = %.0f%% of the segments)\n",
 		ngx.url, cfg.workers, warmURL, mb(warmBytes), coldURL, mb(coldBytes), 100*cfg.coldShare)
-	uptimeBefore := uptime()
+	uptimeBefore := benchkit.Uptime()
 	fmt.Fprintf(os.Stderr, "uptime before: %s\n", uptimeBefore)
-	if l, ok := load1(); ok && l > float64(runtime.NumCPU()) {
+	if l, ok := benchkit.Load1(); ok && l > float64(runtime.NumCPU()) {
 		fmt.Fprintf(os.Stderr, "warning: a load average of %.1f on %d cores: something else is running, the ratios will be noisy\n", l, runtime.NumCPU())
 	}
 	runs := len(kinds) * 3
@@ -281,7 +283,7 @@ func run() error {
 		return err
 	}
 	report(os.Stdout, cfg, t, res, refs, map[string]*counters{"segments warm": warmM, "segments cold": coldM})
-	fmt.Printf("uptime before: %s\nuptime after:  %s\n", uptimeBefore, uptime())
+	fmt.Printf("uptime before: %s\nuptime after:  %s\n", uptimeBefore, benchkit.Uptime())
 	return nil
 }
 
@@ -552,7 +554,7 @@ func startNginx(ctx context.Context, bin, dir, root string, workers int) (*nginx
 	// /var/log/nginx, which a user may not write.
 	n.cmd = exec.Command(bin, "-p", dir, "-c", confPath, "-e", n.errLog)
 	n.cmd.Stdout, n.cmd.Stderr = n.stderr, n.stderr
-	setParentDeath(n.cmd)
+	benchkit.SetParentDeath(n.cmd)
 	if err := n.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start nginx: %w", err)
 	}
@@ -628,7 +630,7 @@ type result struct {
 }
 
 func (r result) String() string {
-	s := fmt.Sprintf("%.0f req/s p99 %s", r.rps, fmtDur(r.p99))
+	s := fmt.Sprintf("%.0f req/s p99 %s", r.rps, benchkit.Dur(r.p99))
 	if r.errors > 0 {
 		s += fmt.Sprintf(" (%d ERRORS)", r.errors)
 	}
@@ -657,7 +659,7 @@ func (w wrkRunner) run(ctx context.Context, base, list string) (result, error) {
 		"--timeout", "10s", "--latency", "-s", w.script, base, "--", list,
 	}
 	cmd := exec.CommandContext(ctx, w.bin, args...)
-	setParentDeath(cmd)
+	benchkit.SetParentDeath(cmd)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
@@ -765,19 +767,6 @@ func (c *counters) hitRatio() (float64, bool) {
 	return float64(h) / float64(h+m), true
 }
 
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return math.NaN()
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 func report(out io.Writer, cfg config, t *tree, res map[string][]round, refs map[string][]reference, m map[string]*counters) {
 	fmt.Fprintf(out, "HLS tree: %d segments of %s–%s (mean %s), %d playlists; wrk %d threads, %d connections, %s per run, %d rounds (nginx, streamer, nginx again)\n",
 		len(t.segments), mb(t.minSeg), mb(t.maxSeg), mb(t.segBytes/int64(len(t.segments))), len(t.playlists),
@@ -804,23 +793,23 @@ func report(out io.Writer, cfg config, t *tree, res map[string][]round, refs map
 				totalErrors += c.errors
 			}
 		}
-		xr, xp := median(rRPS), median(rP99)
+		xr, xp := benchkit.Median(rRPS), benchkit.Median(rP99)
 		target, verdict := "none (information)", "-"
 		switch k.name {
 		case "segments warm":
 			target = fmt.Sprintf(">= %.2fx req/s, p99 <= %.2fx", targetSegmentRPS, targetSegmentP99)
-			verdict = okMissed(xr >= targetSegmentRPS && xp <= targetSegmentP99)
+			verdict = benchkit.OkMissed(xr >= targetSegmentRPS && xp <= targetSegmentP99)
 		case "playlists warm":
 			target = fmt.Sprintf(">= %.2fx req/s", targetPlaylist)
-			verdict = okMissed(xr >= targetPlaylist)
+			verdict = benchkit.OkMissed(xr >= targetPlaylist)
 		}
 		for _, rd := range rounds {
 			if rd.b.errors > 0 {
 				verdict = "MISSED (errors)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2fx\t%s\t%s\t%.2fx\t%s\t%s\t\n", k.name, median(aRPS), median(bRPS), xr,
-			fmtDur(time.Duration(median(aP99))), fmtDur(time.Duration(median(bP99))), xp, target, verdict)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2fx\t%s\t%s\t%.2fx\t%s\t%s\t\n", k.name, benchkit.Median(aRPS), benchkit.Median(bRPS), xr,
+			benchkit.Dur(time.Duration(benchkit.Median(aP99))), benchkit.Dur(time.Duration(benchkit.Median(bP99))), xp, target, verdict)
 		if k.cold {
 			continue
 		}
@@ -832,8 +821,8 @@ func report(out io.Writer, cfg config, t *tree, res map[string][]round, refs map
 				cr, cp = append(cr, c.rps), append(cp, float64(c.p99))
 				xcr, xcp = append(xcr, c.rps/baseRPS), append(xcp, float64(c.p99)/baseP99)
 			}
-			fmt.Fprintf(tw, "ref: %s\t\t%.0f\t%.2fx\t\t%s\t%.2fx\treference\t\t\n", ref.label, median(cr), median(xcr),
-				fmtDur(time.Duration(median(cp))), median(xcp))
+			fmt.Fprintf(tw, "ref: %s\t\t%.0f\t%.2fx\t\t%s\t%.2fx\treference\t\t\n", ref.label, benchkit.Median(cr), benchkit.Median(xcr),
+				benchkit.Dur(time.Duration(benchkit.Median(cp))), benchkit.Median(xcp))
 		}
 	}
 	tw.Flush()
@@ -852,46 +841,4 @@ func report(out io.Writer, cfg config, t *tree, res map[string][]round, refs map
 	}
 }
 
-func okMissed(ok bool) string {
-	if ok {
-		return "ok"
-	}
-	return "MISSED"
-}
-
-func uptime() string {
-	if out, err := exec.Command("uptime").Output(); err == nil {
-		return strings.TrimSpace(string(out))
-	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		return "load average: " + strings.TrimSpace(string(b))
-	}
-	return "unknown"
-}
-
-// load1 is the one-minute load average.
-func load1() (float64, bool) {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0, false
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0, false
-	}
-	l, err := strconv.ParseFloat(f[0], 64)
-	return l, err == nil
-}
-
 func mb(n int64) string { return fmt.Sprintf("%.2f MB", float64(n)/1e6) }
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= 100*time.Millisecond:
-		return d.Round(time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond).String()
-	default:
-		return d.Round(time.Microsecond).String()
-	}
-}

@@ -1,13 +1,13 @@
-package main
+package benchkit
 
 import (
 	"os/exec"
 	"syscall"
 )
 
-// setParentDeath has the kernel end cmd (the API server, the players) if
+// SetParentDeath has the kernel end cmd (a server, a load generator) if
 // this process dies without stopping it, so that a killed benchmark
 // leaves nothing listening behind it.
-func setParentDeath(cmd *exec.Cmd) {
+func SetParentDeath(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }
