@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -441,5 +443,50 @@ func TestAnalyticsAPIParameters(t *testing.T) {
 	if res.StatusCode != 200 || len(va.Series) != 24 || !va.Series[0].Hour.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) ||
 		len(va.Retention) != 21 || va.Rungs == nil || va.Errors == nil {
 		t.Fatalf("empty window: %d %+v", res.StatusCode, va)
+	}
+}
+
+// gatedStore holds every RecordPlayback until open is closed.
+type gatedStore struct {
+	ginflix.Store
+	entered chan struct{}
+	open    chan struct{}
+}
+
+func (g gatedStore) RecordPlayback(ctx context.Context, s ginflix.PlaybackSession, events []ginflix.PlaybackEvent, rules ginflix.AnalyticsRules) (ginflix.PlaybackOutcome, error) {
+	g.entered <- struct{}{}
+	<-g.open
+	return g.Store.RecordPlayback(ctx, s, events, rules)
+}
+
+// While every writer is busy, a batch waits a bounded time, then is told
+// to come back (503 with Retry-After) instead of queueing without end; the
+// held batches go through once the store answers.
+func TestPlaybackEventsBoundedWriters(t *testing.T) {
+	signer := newSigner(t)
+	gate := gatedStore{entered: make(chan struct{}, 64), open: make(chan struct{})}
+	f := newFixture(t, withAnalytics(signer, api.AnalyticsConfig{BatchesPerMinute: 6000, BatchBurst: 100}),
+		func(d *api.Deps) { gate.Store = d.Store; d.Store = gate })
+	v := f.add(t, &ginflix.Video{Title: "Film", Published: true, Duration: 100})
+	sess := f.startSession(t, f.viewer, v.ID)
+	now := time.Now()
+	writers := max(1, runtime.GOMAXPROCS(0)/2)
+	held := make(chan int, writers)
+	for i := range writers {
+		go func() {
+			res, _, _ := f.post(t, f.viewer, batch(sess, evJSON{"type": "heartbeat", "at": at(now.Add(time.Duration(i) * time.Millisecond)), "position": 1}))
+			held <- res.StatusCode
+		}()
+		<-gate.entered
+	}
+	res, _, e := f.post(t, f.viewer, batch(sess, evJSON{"type": "heartbeat", "at": at(now.Add(time.Second)), "position": 2}))
+	if res.StatusCode != 503 || e.Error.Code != "unavailable" || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("with every writer busy: %d %+v Retry-After %q", res.StatusCode, e, res.Header.Get("Retry-After"))
+	}
+	close(gate.open)
+	for range writers {
+		if code := <-held; code != 202 {
+			t.Fatalf("a held batch ended %d", code)
+		}
 	}
 }
