@@ -73,16 +73,12 @@ func (s *server) handleAdminJobs(w http.ResponseWriter, r *http.Request) {
 // handleAdminRetryVideo queues a failed video's transcoding again, with
 // fresh attempts.
 func (s *server) handleAdminRetryVideo(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	v, err := s.pathVideo(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	v, err := s.Store.Video(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	id := v.ID
 	if v.Status != ginflix.StatusFailed {
 		s.writeError(w, r, ginflix.Errorf(ginflix.ECONFLICT, "Only a failed video can be retried; this one is %s.", v.Status))
 		return

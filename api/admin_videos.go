@@ -56,12 +56,7 @@ func (s *server) handleAdminListVideos(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handleAdminGetVideo(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	v, err := s.Store.Video(r.Context(), id)
+	v, err := s.pathVideo(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -116,16 +111,12 @@ func (s *server) handleAdminPatchVideo(w http.ResponseWriter, r *http.Request) {
 // failure half-way leaves the video listed, so deleting again finishes the
 // job instead of leaving orphaned objects nobody can find.
 func (s *server) handleAdminDeleteVideo(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	v, err := s.pathVideo(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	v, err := s.Store.Video(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	id := v.ID
 	if v.SourceKey != "" {
 		if err := s.Objects.Delete(r.Context(), v.SourceKey); err != nil {
 			s.writeError(w, r, err)

@@ -42,6 +42,16 @@ func pathID(r *http.Request, name string) (string, error) {
 	return id, nil
 }
 
+// pathVideo is the video the {id} of the path names, for admin routes
+// (no published check).
+func (s *server) pathVideo(r *http.Request) (*ginflix.Video, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.Video(r.Context(), id)
+}
+
 // maxBody bounds JSON request bodies: metadata, not media.
 const maxBody = 64 << 10
 

@@ -390,13 +390,21 @@ func sumBy(ctx context.Context, c *mongo.Collection, match bson.D, key, field st
 	return out, nil
 }
 
+// viewsAndWatch sums views and watch seconds by key over the window, one
+// accumulator per pipeline as sumBy must.
+func viewsAndWatch(ctx context.Context, c *mongo.Collection, from, to time.Time, key string) (views, watch map[string]float64, err error) {
+	if views, err = sumBy(ctx, c, hours(from, to), key, "views"); err != nil {
+		return nil, nil, err
+	}
+	if watch, err = sumBy(ctx, c, hours(from, to), key, "watch_seconds"); err != nil {
+		return nil, nil, err
+	}
+	return views, watch, nil
+}
+
 // TopVideos ranks videos by views, then watch time.
 func (db *DB) TopVideos(ctx context.Context, from, to time.Time, limit int) ([]ginflix.VideoTotals, error) {
-	views, err := sumBy(ctx, db.col(colHourly), hours(from, to), "video_id", "views")
-	if err != nil {
-		return nil, err
-	}
-	watch, err := sumBy(ctx, db.col(colHourly), hours(from, to), "video_id", "watch_seconds")
+	views, watch, err := viewsAndWatch(ctx, db.col(colHourly), from, to, "video_id")
 	if err != nil {
 		return nil, err
 	}
@@ -428,11 +436,7 @@ func (db *DB) TopVideos(ctx context.Context, from, to time.Time, limit int) ([]g
 // Totals sums every video in the window.
 func (db *DB) Totals(ctx context.Context, from, to time.Time) (ginflix.VideoTotals, error) {
 	var t ginflix.VideoTotals
-	views, err := sumBy(ctx, db.col(colHourly), hours(from, to), "", "views")
-	if err != nil {
-		return t, err
-	}
-	watch, err := sumBy(ctx, db.col(colHourly), hours(from, to), "", "watch_seconds")
+	views, watch, err := viewsAndWatch(ctx, db.col(colHourly), from, to, "")
 	if err != nil {
 		return t, err
 	}
@@ -443,11 +447,7 @@ func (db *DB) Totals(ctx context.Context, from, to time.Time) (ginflix.VideoTota
 
 // Countries sums views by country.
 func (db *DB) Countries(ctx context.Context, from, to time.Time) ([]ginflix.CountryTotals, error) {
-	views, err := sumBy(ctx, db.col(colCountries), hours(from, to), "country", "views")
-	if err != nil {
-		return nil, err
-	}
-	watch, err := sumBy(ctx, db.col(colCountries), hours(from, to), "country", "watch_seconds")
+	views, watch, err := viewsAndWatch(ctx, db.col(colCountries), from, to, "country")
 	if err != nil {
 		return nil, err
 	}
