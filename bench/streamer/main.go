@@ -6,13 +6,17 @@
 // in alternating runs of the same length: nginx, streamer, nginx again
 // for each kind of load, in every round.
 //
-//	go run ./bench/streamer [-segments 300] [-duration 10s] [-rounds 3] [-connections 64]
+//	go run ./bench/streamer [-segments 300] [-duration 10s] [-rounds 3] [-connections 64] [-only warm,cold,playlists] [-reference]
 //
 // It prints requests/s and p99 latency of the streamer relative to nginx
 // for segments (warm and cold cache) and playlists, whether the targets
 // are met, the spread between the two nginx runs of each round (the
-// noise), and the machine's load (uptime). It needs the nginx and wrk
-// commands: apt-get install -y nginx-light wrk.
+// noise), the CPU each request cost the server side and wrk (from
+// /proc/stat and wrk's own usage: on 2 cores the two share the machine, so
+// the server that costs less leaves wrk more), and the machine's load
+// (uptime). The streamer listens as `ginflix serve` does, with
+// GINFLIX_STREAMER_UNSENT_LIMIT's default (-unsent-limit). It needs the
+// nginx and wrk commands: apt-get install -y nginx-light wrk.
 package main
 
 import (
@@ -84,6 +88,8 @@ type config struct {
 	reference   bool
 	cpuprofile  string
 	keep        bool
+	kinds       []kind // the loads to run, of allKinds
+	unsentLimit int
 }
 
 func run() error {
@@ -98,7 +104,21 @@ func run() error {
 	flag.BoolVar(&cfg.reference, "reference", false, "also run plain Go servers (segments from memory, playlists with http.FileServer) for comparison")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of each streamer run to FILE-<kind>-r<round>.pprof")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (tree, lists, nginx config)")
+	flag.IntVar(&cfg.unsentLimit, "unsent-limit", streamer.DefaultUnsentLimit, "TCP_NOTSENT_LOWAT of the streamer's connections in bytes, as GINFLIX_STREAMER_UNSENT_LIMIT (0: the kernel's default)")
+	only := flag.String("only", "", "run only these loads, comma-separated: warm, cold, playlists (default all)")
 	flag.Parse()
+	cfg.kinds = allKinds
+	if *only != "" {
+		cfg.kinds = nil
+		for _, k := range allKinds {
+			if slices.Contains(strings.Split(*only, ","), k.short) {
+				cfg.kinds = append(cfg.kinds, k)
+			}
+		}
+		if len(cfg.kinds) == 0 {
+			return errors.New("-only: give warm, cold or playlists")
+		}
+	}
 	if cfg.segments < 3 || cfg.rounds < 1 || cfg.connections < 1 || cfg.threads < 1 || cfg.threads > cfg.connections ||
 		cfg.duration < time.Second || cfg.workers < 1 || cfg.coldShare <= 0 || cfg.coldShare >= 1 {
 		return errors.New("want -segments ≥ 3, -rounds ≥ 1, -duration ≥ 1s, 1 ≤ -threads ≤ -connections, -nginx-workers ≥ 1, 0 < -cold-cache < 1")
@@ -130,7 +150,7 @@ func run() error {
 	defer objects.Close()
 
 	// A video token lives one to two windows: make sure it outlives the run.
-	planned := time.Duration(cfg.rounds*(len(kinds)*3+3))*cfg.duration + 10*time.Minute
+	planned := time.Duration(cfg.rounds*(len(cfg.kinds)*3+3))*cfg.duration + 10*time.Minute
 	signer, err := playback.ParseKeys(playback.NewKey("bench"))
 	if err != nil {
 		return err
@@ -179,7 +199,8 @@ func run() error {
 			Logger: slog.New(slog.DiscardHandler), Objects: objects, Signer: &signer, Metrics: m,
 			CacheBytes: cacheBytes,
 		})
-		u, stop, err := serveOn(h)
+		// As `ginflix serve` listens for the streamer role.
+		u, stop, err := serveOn(h, cfg.unsentLimit)
 		if err == nil {
 			stops = append(stops, stop)
 		}
@@ -199,17 +220,27 @@ func run() error {
 	// -reference: what net/http does with no work of its own, by list.
 	refs := map[string][]reference{}
 	if cfg.reference {
-		mem, err := memoryServer(objects.Dir(), slices.Concat(t.segments, t.playlists), &stops)
+		all := slices.Concat(t.segments, t.playlists)
+		mem, err := memoryServer(objects.Dir(), all, 0, &stops)
 		if err != nil {
 			return err
 		}
-		fileServer, stop, err := serveOn(http.StripPrefix("/stream/videos/", http.FileServer(http.Dir(filepath.Join(objects.Dir(), ginflix.PrefixHLS)))))
+		// The same with the streamer's socket option: what it is worth alone.
+		memLimited, err := memoryServer(objects.Dir(), all, cfg.unsentLimit, &stops)
+		if err != nil {
+			return err
+		}
+		fileServer, stop, err := serveOn(http.StripPrefix("/stream/videos/", http.FileServer(http.Dir(filepath.Join(objects.Dir(), ginflix.PrefixHLS)))), 0)
 		if err != nil {
 			return err
 		}
 		stops = append(stops, stop)
 		servers["plain Go, memory"], servers["plain Go, FileServer"] = mem, fileServer
 		refs["segments"] = []reference{{"plain Go, files in memory", mem}}
+		if cfg.unsentLimit > 0 {
+			servers["plain Go, memory, unsent limit"] = memLimited
+			refs["segments"] = append(refs["segments"], reference{fmt.Sprintf("plain Go, in memory, unsent limit %dKiB", cfg.unsentLimit>>10), memLimited})
+		}
 		refs["playlists"] = []reference{{"plain Go, http.FileServer", fileServer}, {"plain Go, files in memory", mem}}
 	}
 
@@ -228,8 +259,8 @@ func run() error {
 	if l, ok := benchkit.Load1(); ok && l > float64(runtime.NumCPU()) {
 		fmt.Fprintf(os.Stderr, "warning: a load average of %.1f on %d cores: something else is running, the ratios will be noisy\n", l, runtime.NumCPU())
 	}
-	runs := len(kinds) * 3
-	for _, k := range kinds {
+	runs := len(cfg.kinds) * 3
+	for _, k := range cfg.kinds {
 		if !k.cold {
 			runs += len(refs[k.list])
 		}
@@ -240,7 +271,7 @@ func run() error {
 	w := wrkRunner{bin: wrkBin, script: script, cfg: cfg}
 	res := map[string][]round{}
 	for r := 1; r <= cfg.rounds; r++ {
-		for _, k := range kinds {
+		for _, k := range cfg.kinds {
 			list := lists[k.list]
 			var rd round
 			if rd.a1, err = w.run(ctx, ngx.url, list); err != nil {
@@ -289,15 +320,15 @@ func run() error {
 
 // kind is one load: which list wrk draws from, against which streamer.
 type kind struct {
-	name string
-	list string
-	cold bool
+	name, short string
+	list        string
+	cold        bool
 }
 
-var kinds = []kind{
-	{"segments warm", "segments", false},
-	{"segments cold", "segments", true},
-	{"playlists warm", "playlists", false},
+var allKinds = []kind{
+	{"segments warm", "warm", "segments", false},
+	{"segments cold", "cold", "segments", true},
+	{"playlists warm", "playlists", "playlists", false},
 }
 
 func tools() (nginx, wrk string, err error) {
@@ -479,11 +510,14 @@ func check(ctx context.Context, t *tree, servers map[string]string) error {
 	return nil
 }
 
-func serveOn(h http.Handler) (string, func(), error) {
+// serveOn serves h on a port of 127.0.0.1, with TCP_NOTSENT_LOWAT set to
+// unsentLimit on its connections when not 0.
+func serveOn(h http.Handler, unsentLimit int) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
+	ln = streamer.Listener(ln, unsentLimit)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
@@ -492,7 +526,7 @@ func serveOn(h http.Handler) (string, func(), error) {
 // memoryServer is the least a Go server can do: the file's bytes from a
 // map, one Write, through the same net/http stack. Playlists are served as
 // stored, not rewritten.
-func memoryServer(root string, paths []string, stops *[]func()) (string, error) {
+func memoryServer(root string, paths []string, unsentLimit int, stops *[]func()) (string, error) {
 	files := map[string][]byte{}
 	for _, p := range paths {
 		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(keyOf(p))))
@@ -511,7 +545,7 @@ func memoryServer(root string, paths []string, stops *[]func()) (string, error) 
 		w.Header().Set("Content-Type", ginflix.ContentTypeFor(r.URL.Path))
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.Write(b)
-	}))
+	}), unsentLimit)
 	if err == nil {
 		*stops = append(*stops, stop)
 	}
@@ -626,13 +660,22 @@ type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	bytesPS  float64
-	errors   int // non-2xx/3xx answers plus socket errors
+	errors   int    // non-2xx/3xx answers plus socket errors
+	errKinds string // which, as wrk names them
+	// CPU per request: wrk's own, and the rest of the machine's (the
+	// server, and the kernel's work on both ends of loopback); zero
+	// where /proc/stat is missing.
+	wrkCPU, serverCPU time.Duration
+	idle              float64 // share of the cores left idle
 }
 
 func (r result) String() string {
 	s := fmt.Sprintf("%.0f req/s p99 %s", r.rps, benchkit.Dur(r.p99))
+	if r.serverCPU > 0 {
+		s += fmt.Sprintf(" cpu/req server %s wrk %s idle %.0f%%", r.serverCPU.Round(time.Microsecond), r.wrkCPU.Round(time.Microsecond), 100*r.idle)
+	}
 	if r.errors > 0 {
-		s += fmt.Sprintf(" (%d ERRORS)", r.errors)
+		s += fmt.Sprintf(" (%d ERRORS: %s)", r.errors, r.errKinds)
 	}
 	return s
 }
@@ -662,12 +705,23 @@ func (w wrkRunner) run(ctx context.Context, base, list string) (result, error) {
 	benchkit.SetParentDeath(cmd)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
+	before, cpuOK := benchkit.ReadCPU()
 	if err := cmd.Run(); err != nil {
 		return result{}, fmt.Errorf("wrk: %w: %s%s", err, stderr.String(), out.String())
 	}
+	after, _ := benchkit.ReadCPU()
 	r, err := parseWrk(out.String())
 	if err != nil {
 		return r, fmt.Errorf("%w in wrk's output:\n%s%s", err, out.String(), stderr.String())
+	}
+	if cpuOK && r.requests > 0 {
+		used := after.Sub(before)
+		wrk := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		r.wrkCPU = wrk / time.Duration(r.requests)
+		r.serverCPU = max(used.Busy-wrk, 0) / time.Duration(r.requests)
+		if all := used.Busy + used.Idle; all > 0 {
+			r.idle = float64(used.Idle) / float64(all)
+		}
 	}
 	return r, nil
 }
@@ -708,16 +762,21 @@ func parseWrk(s string) (result, error) {
 	if r.p99 == 0 {
 		return r, errors.New("no 99% latency (was --latency given?)")
 	}
+	var kinds []string
 	if m = reNon2xx.FindStringSubmatch(s); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		r.errors += n
+		kinds = append(kinds, fmt.Sprintf("non-2xx %d", n))
 	}
 	if m = reSocket.FindStringSubmatch(s); m != nil {
-		for _, x := range m[1:] {
-			n, _ := strconv.Atoi(x)
-			r.errors += n
+		for i, x := range m[1:] {
+			if n, _ := strconv.Atoi(x); n > 0 {
+				r.errors += n
+				kinds = append(kinds, fmt.Sprintf("%s %d", []string{"connect", "read", "write", "timeout"}[i], n))
+			}
 		}
 	}
+	r.errKinds = strings.Join(kinds, ", ")
 	return r, nil
 }
 
@@ -774,8 +833,9 @@ func report(out io.Writer, cfg config, t *tree, res map[string][]round, refs map
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "kind\tnginx req/s\tstreamer req/s\tx nginx\tnginx p99\tstreamer p99\tx nginx\ttarget\t\t\n")
 	var noiseRPS, noiseP99 []float64
+	var cpuLines []string
 	totalErrors := 0
-	for _, k := range kinds {
+	for _, k := range cfg.kinds {
 		rounds := res[k.name]
 		var aRPS, aP99, bRPS, bP99, rRPS, rP99 []float64
 		for _, rd := range rounds {
@@ -792,6 +852,18 @@ func report(out io.Writer, cfg config, t *tree, res map[string][]round, refs map
 			for _, c := range rd.refs {
 				totalErrors += c.errors
 			}
+		}
+		var aCPU, aWrk, bCPU, bWrk []float64
+		for _, rd := range rounds {
+			for _, a := range []result{rd.a1, rd.a2} {
+				aCPU, aWrk = append(aCPU, float64(a.serverCPU)), append(aWrk, float64(a.wrkCPU))
+			}
+			bCPU, bWrk = append(bCPU, float64(rd.b.serverCPU)), append(bWrk, float64(rd.b.wrkCPU))
+		}
+		if benchkit.Median(aCPU) > 0 {
+			us := func(xs []float64) string { return benchkit.Dur(time.Duration(benchkit.Median(xs))) }
+			cpuLines = append(cpuLines, fmt.Sprintf("cpu per request, %s (medians): nginx side %s + wrk %s; streamer side %s + wrk %s",
+				k.name, us(aCPU), us(aWrk), us(bCPU), us(bWrk)))
 		}
 		xr, xp := benchkit.Median(rRPS), benchkit.Median(rP99)
 		target, verdict := "none (information)", "-"
@@ -831,6 +903,10 @@ func report(out io.Writer, cfg config, t *tree, res map[string][]round, refs map
 	plo, phi := slices.Min(noiseP99), slices.Max(noiseP99)
 	fmt.Fprintf(out, "noise, nginx against itself (second nginx run / first, %d pairs): req/s %.2fx–%.2fx (±%.0f%%), p99 %.2fx–%.2fx (±%.0f%%)\n",
 		len(noiseRPS), lo, hi, 100*max(1-lo, hi-1), plo, phi, 100*max(1-plo, phi-1))
+	for _, l := range cpuLines {
+		fmt.Fprintln(out, l)
+	}
+	fmt.Fprintf(out, "streamer connections: TCP_NOTSENT_LOWAT %d bytes (-unsent-limit; 0 is the kernel's default)\n", cfg.unsentLimit)
 	for _, name := range []string{"segments warm", "segments cold"} {
 		if r, ok := m[name].hitRatio(); ok {
 			fmt.Fprintf(out, "streamer cache, %s: %.0f%% of segment requests served from memory\n", name, 100*r)

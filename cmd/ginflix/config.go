@@ -17,6 +17,7 @@ import (
 	"github.com/ginflix/ginflix"
 	"github.com/ginflix/ginflix/api"
 	"github.com/ginflix/ginflix/playback"
+	"github.com/ginflix/ginflix/streamer"
 )
 
 // Config is every setting of "ginflix serve", from flags and GINFLIX_*
@@ -66,7 +67,10 @@ type Config struct {
 	PlaybackKeys      string
 	StreamerCacheSize int64
 	StreamerRateLimit int64
-	CORSOrigins       []string
+	// StreamerUnsentLimit is the TCP_NOTSENT_LOWAT of the connections the
+	// streamer role accepts (streamer.Listener).
+	StreamerUnsentLimit int64
+	CORSOrigins         []string
 
 	ProductName        string
 	StreamerURL        string
@@ -143,6 +147,7 @@ func (c *Config) settings() []setting {
 		{"playback-keys", "GINFLIX_PLAYBACK_KEYS", "HMAC keys shared by backend and streamer, \"kid:base64secret,...\", the first signs (default: one generated in the data directory)", true, (*stringValue)(&c.PlaybackKeys)},
 		{"streamer-cache-size", "GINFLIX_STREAMER_CACHE_SIZE", "memory the streamer caches playlists, segments and images in", false, (*sizeValue)(&c.StreamerCacheSize)},
 		{"streamer-rate-limit", "GINFLIX_STREAMER_RATE_LIMIT", "bytes per second one connection may receive from the streamer (0: no cap)", false, (*sizeValue)(&c.StreamerRateLimit)},
+		{"streamer-unsent-limit", "GINFLIX_STREAMER_UNSENT_LIMIT", "bytes a connection may hold written but not yet sent (TCP_NOTSENT_LOWAT, Linux; 0: the kernel's default)", false, (*sizeValue)(&c.StreamerUnsentLimit)},
 		{"cors-origins", "GINFLIX_CORS_ORIGINS", "origins of the web apps allowed to read the streamer (default: the public URL's)", false, (*listValue)(&c.CORSOrigins)},
 		{"product-name", "GINFLIX_PRODUCT_NAME", "name the web apps show", false, (*stringValue)(&c.ProductName)},
 		{"streamer-url", "GINFLIX_STREAMER_URL", "base URL of the streamer or of a CDN in front of it (default PUBLIC_URL/stream)", false, (*stringValue)(&c.StreamerURL)},
@@ -166,36 +171,37 @@ func (c *Config) settings() []setting {
 
 func defaultConfig() Config {
 	return Config{
-		Addr:               "127.0.0.1:8080",
-		DataDir:            "./data",
-		MongoDBDatabase:    "ginflix",
-		Storage:            "filesystem",
-		S3Region:           "us-east-1",
-		S3PathStyle:        true,
-		OIDCAudience:       "ginflix",
-		OIDCClientID:       "ginflix-web",
-		OIDCRolesClaim:     "realm_access.roles",
-		AdminRole:          "ginflix-admin",
-		ViewerRole:         "ginflix-user",
-		AdminEmail:         "admin@ginflix.local",
-		ProductName:        "Ginflix",
-		StreamerCacheSize:  256 << 20,
-		Workers:            1,
-		JobLeaseTTL:        time.Minute,
-		FFmpegPath:         "ffmpeg",
-		FFprobePath:        "ffprobe",
-		FFmpegPreset:       "veryfast",
-		MaxUploadSize:      20 << 30,
-		UploadAbandonAfter: 24 * time.Hour,
-		CatalogCacheTTL:    2 * time.Second,
-		ViewThreshold:      ginflix.DefaultViewThreshold,
-		EventRetention:     ginflix.DefaultEventRetention,
-		EventsPerMinute:    api.DefaultBatchesPerMinute,
-		EventsBurst:        api.DefaultBatchBurst,
-		LogLevel:           "info",
-		LogFormat:          "auto",
-		ShutdownTimeout:    30 * time.Second,
-		SettingsTTL:        ginflix.DefaultSettingsTTL,
+		Addr:                "127.0.0.1:8080",
+		DataDir:             "./data",
+		MongoDBDatabase:     "ginflix",
+		Storage:             "filesystem",
+		S3Region:            "us-east-1",
+		S3PathStyle:         true,
+		OIDCAudience:        "ginflix",
+		OIDCClientID:        "ginflix-web",
+		OIDCRolesClaim:      "realm_access.roles",
+		AdminRole:           "ginflix-admin",
+		ViewerRole:          "ginflix-user",
+		AdminEmail:          "admin@ginflix.local",
+		ProductName:         "Ginflix",
+		StreamerCacheSize:   256 << 20,
+		StreamerUnsentLimit: streamer.DefaultUnsentLimit,
+		Workers:             1,
+		JobLeaseTTL:         time.Minute,
+		FFmpegPath:          "ffmpeg",
+		FFprobePath:         "ffprobe",
+		FFmpegPreset:        "veryfast",
+		MaxUploadSize:       20 << 30,
+		UploadAbandonAfter:  24 * time.Hour,
+		CatalogCacheTTL:     2 * time.Second,
+		ViewThreshold:       ginflix.DefaultViewThreshold,
+		EventRetention:      ginflix.DefaultEventRetention,
+		EventsPerMinute:     api.DefaultBatchesPerMinute,
+		EventsBurst:         api.DefaultBatchBurst,
+		LogLevel:            "info",
+		LogFormat:           "auto",
+		ShutdownTimeout:     30 * time.Second,
+		SettingsTTL:         ginflix.DefaultSettingsTTL,
 	}
 }
 
@@ -394,6 +400,9 @@ func (c *Config) validate(errs ...error) error {
 	errs = append(errs, c.validateAnalytics()...)
 	if c.CatalogCacheTTL < 0 {
 		errs = append(errs, errors.New("GINFLIX_CATALOG_CACHE_TTL must not be negative"))
+	}
+	if c.StreamerUnsentLimit != 0 && (c.StreamerUnsentLimit < 4<<10 || c.StreamerUnsentLimit > 64<<20) {
+		errs = append(errs, errors.New("GINFLIX_STREAMER_UNSENT_LIMIT must be 0 (the kernel's default) or between 4KiB and 64MiB"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("GINFLIX_SHUTDOWN_TIMEOUT must be positive"))

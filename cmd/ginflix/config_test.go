@@ -58,38 +58,39 @@ func writeFile(t *testing.T, name, content string) string {
 func TestConfigDefaults(t *testing.T) {
 	c := mustLoad(t, nil, nil)
 	want := Config{
-		Addr:               "127.0.0.1:8080",
-		DataDir:            "./data",
-		PublicURL:          "http://127.0.0.1:8080",
-		Roles:              []string{"backend"},
-		MongoDBDatabase:    "ginflix",
-		Storage:            "filesystem",
-		S3Region:           "us-east-1",
-		S3PathStyle:        true,
-		OIDCAudience:       "ginflix",
-		OIDCClientID:       "ginflix-web",
-		OIDCRolesClaim:     "realm_access.roles",
-		AdminRole:          "ginflix-admin",
-		ViewerRole:         "ginflix-user",
-		AdminEmail:         "admin@ginflix.local",
-		ProductName:        "Ginflix",
-		StreamerCacheSize:  256 << 20,
-		Workers:            1,
-		JobLeaseTTL:        time.Minute,
-		FFmpegPath:         "ffmpeg",
-		FFprobePath:        "ffprobe",
-		FFmpegPreset:       "veryfast",
-		MaxUploadSize:      20 << 30,
-		UploadAbandonAfter: 24 * time.Hour,
-		CatalogCacheTTL:    2 * time.Second,
-		ViewThreshold:      10 * time.Second,
-		EventRetention:     30 * 24 * time.Hour,
-		EventsPerMinute:    30,
-		EventsBurst:        10,
-		LogLevel:           "info",
-		LogFormat:          "auto",
-		ShutdownTimeout:    30 * time.Second,
-		SettingsTTL:        5 * time.Second,
+		Addr:                "127.0.0.1:8080",
+		DataDir:             "./data",
+		PublicURL:           "http://127.0.0.1:8080",
+		Roles:               []string{"backend"},
+		MongoDBDatabase:     "ginflix",
+		Storage:             "filesystem",
+		S3Region:            "us-east-1",
+		S3PathStyle:         true,
+		OIDCAudience:        "ginflix",
+		OIDCClientID:        "ginflix-web",
+		OIDCRolesClaim:      "realm_access.roles",
+		AdminRole:           "ginflix-admin",
+		ViewerRole:          "ginflix-user",
+		AdminEmail:          "admin@ginflix.local",
+		ProductName:         "Ginflix",
+		StreamerCacheSize:   256 << 20,
+		StreamerUnsentLimit: 128 << 10,
+		Workers:             1,
+		JobLeaseTTL:         time.Minute,
+		FFmpegPath:          "ffmpeg",
+		FFprobePath:         "ffprobe",
+		FFmpegPreset:        "veryfast",
+		MaxUploadSize:       20 << 30,
+		UploadAbandonAfter:  24 * time.Hour,
+		CatalogCacheTTL:     2 * time.Second,
+		ViewThreshold:       10 * time.Second,
+		EventRetention:      30 * 24 * time.Hour,
+		EventsPerMinute:     30,
+		EventsBurst:         10,
+		LogLevel:            "info",
+		LogFormat:           "auto",
+		ShutdownTimeout:     30 * time.Second,
+		SettingsTTL:         5 * time.Second,
 	}
 	want.Roles = []string{"backend", "streamer", "web"}
 	if !slices.Equal(c.Roles, want.Roles) {
@@ -387,6 +388,17 @@ func TestConfigDurations(t *testing.T) {
 		}
 		_, err := load(t, nil, map[string]string{"GINFLIX_CATALOG_CACHE_TTL": "-1s"})
 		wantErr(t, err, "GINFLIX_CATALOG_CACHE_TTL must not be negative")
+	})
+	t.Run("streamer unsent limit", func(t *testing.T) {
+		for v, want := range map[string]int64{"0": 0, "16KiB": 16 << 10, "4MiB": 4 << 20} {
+			if c := mustLoad(t, nil, map[string]string{"GINFLIX_STREAMER_UNSENT_LIMIT": v}); c.StreamerUnsentLimit != want {
+				t.Errorf("GINFLIX_STREAMER_UNSENT_LIMIT=%s: StreamerUnsentLimit = %d, want %d", v, c.StreamerUnsentLimit, want)
+			}
+		}
+		for _, v := range []string{"100", "1GiB"} {
+			_, err := load(t, nil, map[string]string{"GINFLIX_STREAMER_UNSENT_LIMIT": v})
+			wantErr(t, err, "GINFLIX_STREAMER_UNSENT_LIMIT must be 0")
+		}
 	})
 	t.Run("flag error names flag", func(t *testing.T) {
 		_, err := load(t, []string{"--shutdown-timeout", "later"}, nil)

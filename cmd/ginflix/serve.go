@@ -122,6 +122,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if cfg.hasRole("streamer") {
+		// All-in-one shares the listener with the API, whose small
+		// answers the limit does not slow down.
+		ln = streamer.Listener(ln, int(cfg.StreamerUnsentLimit))
+	}
 	// With port 0 the derived URL would name port 0; name the real one.
 	if _, port, _ := net.SplitHostPort(cfg.Addr); port == "0" && cfg.PublicURL == "http://"+cfg.Addr {
 		cfg.PublicURL = "http://" + ln.Addr().String()
