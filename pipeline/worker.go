@@ -94,6 +94,7 @@ func NewWorker(cfg Config, store ginflix.Store, objects ginflix.ObjectStore) *Wo
 // Run leases and runs jobs until ctx ends. A job running when ctx ends is
 // stopped and given back to the queue without spending an attempt.
 func (w *Worker) Run(ctx context.Context) {
+	sweepJobDirs(w.cfg.TempDir, w.cfg.Logger)
 	var wg sync.WaitGroup
 	for i := range w.cfg.Concurrency {
 		wg.Add(1)
@@ -224,11 +225,11 @@ func (w *Worker) transcode(ctx context.Context, job *ginflix.Job, progress func(
 	if v.SourceKey == "" {
 		return ginflix.Errorf(ginflix.EINVALID, "The video has no uploaded original.")
 	}
-	dir, err := os.MkdirTemp(w.cfg.TempDir, "job-"+job.ID+"-")
+	dir, release, err := makeJobDir(w.cfg.TempDir, job.ID)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer release()
 
 	src := filepath.Join(dir, "source")
 	if err := w.download(ctx, v.SourceKey, src); err != nil {

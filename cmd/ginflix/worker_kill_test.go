@@ -113,6 +113,13 @@ func TestWorkerKilledMidTranscode(t *testing.T) {
 	}
 	syscall.Kill(-first.Process.Pid, syscall.SIGKILL)
 	first.Wait()
+	jobDirs := func() []string {
+		dirs, _ := filepath.Glob(filepath.Join(data, "tmp", "job-*"))
+		return dirs
+	}
+	if len(jobDirs()) != 1 {
+		t.Fatalf("after the kill, scratch directories %v: want the dead attempt's one", jobDirs())
+	}
 
 	child(t, data)
 	deadline = time.Now().Add(150 * time.Second)
@@ -133,6 +140,11 @@ func TestWorkerKilledMidTranscode(t *testing.T) {
 	job, err = store.Job(ctx, job.ID)
 	if err != nil || job.State != ginflix.JobSucceeded || job.Attempts != 2 {
 		t.Fatalf("job %+v %v: want succeeded on the second attempt", job, err)
+	}
+	// The new process swept the dead attempt's copy of the original and
+	// its partial ladder; its own attempt cleaned up after itself.
+	if dirs := jobDirs(); len(dirs) > 0 {
+		t.Errorf("scratch directories left behind: %v", dirs)
 	}
 	// The ladder is whole: every media playlist the master names exists,
 	// and so does every segment each playlist names.
