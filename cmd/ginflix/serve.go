@@ -169,10 +169,12 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// Said before serving: a client that got an answer may count on the
+	// line being there (the listener already queues connections).
 	log.Info("ginflix started", "version", buildVersion(), "roles", cfg.Roles, "addr", ln.Addr().String(), "url", cfg.PublicURL)
 	fmt.Fprintf(stdout, "Ginflix is running at %s (API: %s/api/videos)\n", cfg.PublicURL, cfg.PublicURL)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
 
 	select {
 	case err := <-errc:
