@@ -17,6 +17,7 @@ type Store interface {
 	JobStore
 	SettingsStore
 	AuditStore
+	RefreshFamilyStore
 	// Ping checks the database answers, for readiness.
 	Ping(ctx context.Context) error
 	Close() error

@@ -31,6 +31,7 @@ const (
 	colMyList   = "my_list"
 	colSettings = "settings"
 	colAudit    = "audit_log"
+	colRefresh  = "refresh_families"
 )
 
 // DB is a ginflix.Store on one MongoDB database.
@@ -43,7 +44,7 @@ type DB struct {
 	db     *mongo.Database
 
 	videos, users, progress, events, jobs, myList *mongo.Collection
-	settings, audit                               *mongo.Collection
+	settings, audit, refresh                      *mongo.Collection
 
 	// ferret is set when the server is FerretDB. FerretDB v1 runs a
 	// conditional update (findAndModify, updateOne with a filter, $inc) as a
@@ -93,6 +94,7 @@ func (db *DB) init(ctx context.Context) error {
 	db.myList = db.db.Collection(colMyList)
 	db.settings = db.db.Collection(colSettings)
 	db.audit = db.db.Collection(colAudit)
+	db.refresh = db.db.Collection(colRefresh)
 	if err := db.createIndexes(ctx); err != nil {
 		return err
 	}
@@ -150,6 +152,11 @@ func (db *DB) createIndexes(ctx context.Context) error {
 			index("newest", false, desc("at"), desc("_id")),
 			index("action", false, asc("action"), desc("at"), desc("_id")),
 			index("target", false, asc("target_type"), asc("target_id"), desc("at"), desc("_id")),
+		}},
+		{db.refresh, []mongo.IndexModel{
+			index("session", false, asc("session_id")),
+			index("subject_client", false, asc("subject"), asc("client_id")),
+			index("expires", false, asc("expires")),
 		}},
 	}
 	// One index per command: FerretDB v1.24 panics (and drops the

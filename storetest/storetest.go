@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("JobCounts", func(t *testing.T) { testJobCounts(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
+	t.Run("RefreshFamilies", func(t *testing.T) { testRefreshFamilies(t, open) })
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }
