@@ -97,6 +97,9 @@ type testEnv struct {
 	alice      *ginflix.User
 	bob        *ginflix.User // disabled
 	carol      *ginflix.User
+	// restart replaces the provider with a new one on the same database
+	// and key file, as a restarted process has.
+	restart func()
 }
 
 // newEnv starts a real sqlite store, an httptest server on 127.0.0.1 and
@@ -139,16 +142,20 @@ func newEnv(t *testing.T, mods ...func(*Config)) *testEnv {
 	for _, m := range mods {
 		m(&cfg)
 	}
-	e.p, err = New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
+	e.restart = func() {
+		t.Helper()
+		p, err := New(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/oidc/", p.Handler())
+		mux.HandleFunc("/app/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") })
+		mu.Lock()
+		e.p, handler = p, mux
+		mu.Unlock()
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/oidc/", e.p.Handler())
-	mux.HandleFunc("/app/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") })
-	mu.Lock()
-	handler = mux
-	mu.Unlock()
+	e.restart()
 	return e
 }
 
@@ -157,6 +164,7 @@ func (e *testEnv) config() Config {
 		Issuer:                 e.issuer,
 		KeyFile:                e.keyFile,
 		Users:                  e.db,
+		Families:               e.db,
 		WebClientID:            webClientID,
 		WebRedirectURIs:        []string{e.redirect},
 		PostLogoutRedirectURIs: []string{e.postLogout},

@@ -42,6 +42,9 @@ type Config struct {
 	// on first start, reused after.
 	KeyFile string
 	Users   ginflix.UserStore
+	// Families keeps the refresh token families, so that sign-ins outlive
+	// a restart (the database store).
+	Families ginflix.RefreshFamilyStore
 	// WebClientID is the public client of the web apps: authorization code
 	// with PKCE S256 required, no secret, refresh tokens.
 	WebClientID string
@@ -184,6 +187,9 @@ func (c *Config) normalize() error {
 	}
 	if c.Users == nil {
 		return errors.New("op: Users is required")
+	}
+	if c.Families == nil {
+		return errors.New("op: Families is required")
 	}
 	if c.WebClientID == "" {
 		return errors.New("op: WebClientID is required")

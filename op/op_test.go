@@ -731,14 +731,41 @@ func TestMemoryBounded(t *testing.T) {
 	e.tokens("alice@example.com", alicePassword)
 	s := e.p.store
 	s.mu.Lock()
-	if len(s.authRequests) != 1 || len(s.families) != 1 || len(s.access) != 1 || len(s.usedCodes) != 1 {
-		t.Errorf("before the sweep: %d requests, %d families, %d access, %d used codes", len(s.authRequests), len(s.families), len(s.access), len(s.usedCodes))
+	if len(s.authRequests) != 1 || len(s.access) != 1 || len(s.usedCodes) != 1 {
+		t.Errorf("before the sweep: %d requests, %d access, %d used codes", len(s.authRequests), len(s.access), len(s.usedCodes))
 	}
 	s.sweepLocked(e.clock.Now().Add(defaultRefreshTokenTTL + time.Hour))
-	if n := len(s.authRequests) + len(s.codes) + len(s.usedCodes) + len(s.families) + len(s.access); n != 0 {
+	if n := len(s.authRequests) + len(s.codes) + len(s.usedCodes) + len(s.access); n != 0 {
 		t.Errorf("%d entries left after the sweep", n)
 	}
 	s.mu.Unlock()
+	// The refresh token family is in the database, swept there.
+	if n, err := e.db.DeleteExpiredRefreshFamilies(e.ctx, e.clock.Now().Add(defaultRefreshTokenTTL+time.Hour)); err != nil || n != 1 {
+		t.Errorf("expired families deleted: %d, %v; want 1", n, err)
+	}
+}
+
+// A sign-in outlives a restart: the refresh token still works with the
+// new process, rotation and reuse detection included.
+func TestRefreshAfterRestart(t *testing.T) {
+	e := newEnv(t)
+	tr := e.tokens("alice@example.com", alicePassword)
+	sid := e.verifyJWT(tr.AccessToken)["sid"]
+	e.restart()
+	r1 := e.refresh(tr.RefreshToken)
+	if r1.status != http.StatusOK || r1.RefreshToken == "" || r1.RefreshToken == tr.RefreshToken {
+		t.Fatalf("refresh after a restart: %+v", r1)
+	}
+	if at := e.verifyJWT(r1.AccessToken); at["sub"] != e.alice.ID || at["sid"] != sid {
+		t.Errorf("access token after the restart: %v", at)
+	}
+	e.restart()
+	if r := e.refresh(tr.RefreshToken); r.status != http.StatusBadRequest || r.Error != "invalid_grant" {
+		t.Errorf("the token rotated before the restart: %+v", r)
+	}
+	if r := e.refresh(r1.RefreshToken); r.status != http.StatusBadRequest {
+		t.Errorf("its family survived the reuse: %+v", r)
+	}
 }
 
 func TestNoSecretsInLogs(t *testing.T) {

@@ -38,8 +38,9 @@ var (
 	errBadSecret     = errors.New("invalid client credentials")
 )
 
-// storage implements zitadel's op.Storage over the user store, with auth
-// requests, codes, refresh tokens and an index of access tokens in memory.
+// storage implements zitadel's op.Storage over the user store and the
+// refresh token families of the database, with auth requests, codes and
+// an index of access tokens in memory (all of them short-lived).
 type storage struct {
 	cfg            Config
 	key            *signingKey
@@ -52,7 +53,6 @@ type storage struct {
 	authRequests map[string]*authRequest
 	codes        map[[32]byte]codeEntry // by SHA-256 of the code
 	usedCodes    map[[32]byte]usedCode
-	families     map[string]*family       // refresh tokens, by family id
 	access       map[string]*accessRecord // access tokens, by jti
 }
 
@@ -66,22 +66,12 @@ type usedCode struct {
 	expires   time.Time
 }
 
-// family is the chain of refresh tokens of one sign-in. Only its current
-// token is valid; each refresh replaces it. A refresh token is
-// "<family id>.<secret>" and only the secret's hash is kept, so presenting
-// an older token of the family is told apart from a forged one: it means the
-// token was stolen or replayed, and the whole family is revoked.
-type family struct {
-	id         string
-	secretHash [32]byte
-	clientID   string
-	subject    string
-	scopes     []string
-	authTime   time.Time
-	amr        []string
-	sessionID  string
-	expires    time.Time
-}
+// A refresh token is "<family id>.<secret>" of a ginflix.RefreshFamily,
+// the chain of refresh tokens of one sign-in: only its current token is
+// valid, and each refresh replaces it. Only the secret's hash is kept, so
+// presenting an older token of the family is told apart from a forged one:
+// it means the token was stolen or replayed, and the whole sign-in is
+// revoked.
 
 // accessRecord remembers an access token until it expires, for userinfo,
 // introspection and revocation (the API itself verifies the JWT offline).
@@ -104,7 +94,6 @@ func newStorage(cfg Config, key *signingKey) *storage {
 		authRequests: map[string]*authRequest{},
 		codes:        map[[32]byte]codeEntry{},
 		usedCodes:    map[[32]byte]usedCode{},
-		families:     map[string]*family{},
 		access:       map[string]*accessRecord{},
 	}
 	if cfg.AutomationClientID != "" {
@@ -160,6 +149,9 @@ func (s *storage) sweepLoop(ctx context.Context, also func(time.Time)) {
 			s.mu.Lock()
 			s.sweepLocked(now)
 			s.mu.Unlock()
+			if _, err := s.cfg.Families.DeleteExpiredRefreshFamilies(ctx, now); err != nil && ctx.Err() == nil {
+				s.log.Warn("op: deleting expired refresh tokens", "err", err)
+			}
 			also(now)
 		}
 	}
@@ -181,11 +173,6 @@ func (s *storage) sweepLocked(now time.Time) {
 			delete(s.usedCodes, h)
 		}
 	}
-	for id, f := range s.families {
-		if !now.Before(f.expires) {
-			delete(s.families, id)
-		}
-	}
 	for id, a := range s.access {
 		if !now.Before(a.expires) {
 			delete(s.access, id)
@@ -193,22 +180,26 @@ func (s *storage) sweepLocked(now time.Time) {
 	}
 }
 
-// revokeSessionLocked drops the refresh tokens of a sign-in and marks its
-// access tokens revoked.
-func (s *storage) revokeSessionLocked(sessionID string) {
+// revokeSession drops the refresh tokens of a sign-in and marks its access
+// tokens revoked. It takes s.mu.
+func (s *storage) revokeSession(ctx context.Context, sessionID string) error {
 	if sessionID == "" {
-		return
+		return nil
 	}
-	for id, f := range s.families {
-		if f.sessionID == sessionID {
-			delete(s.families, id)
-		}
-	}
+	s.mu.Lock()
 	for _, a := range s.access {
 		if a.sessionID == sessionID {
 			a.revoked = true
 		}
 	}
+	s.mu.Unlock()
+	// Not ctx's cancellation: a revocation must not stop half-way because
+	// the client went away.
+	_, err := s.cfg.Families.DeleteRefreshFamilies(context.WithoutCancel(ctx), ginflix.RefreshFamilyFilter{SessionID: sessionID})
+	if err != nil {
+		s.log.Error("op: revoking the refresh tokens of a session", "err", err)
+	}
+	return err
 }
 
 func inactiveUser() *oidc.Error {
@@ -368,20 +359,23 @@ func (s *storage) SaveAuthCode(_ context.Context, id, code string) error {
 // AuthRequestByCode redeems a code: it works once, within codeTTL, whatever
 // happens next (a wrong code_verifier burns it too). A replayed code
 // revokes the tokens issued for it (RFC 6749 §4.1.2).
-func (s *storage) AuthRequestByCode(_ context.Context, code string) (zop.AuthRequest, error) {
+func (s *storage) AuthRequestByCode(ctx context.Context, code string) (zop.AuthRequest, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
 	h := hashOf(code)
 	ce, ok := s.codes[h]
 	if !ok {
-		if uc, ok := s.usedCodes[h]; ok && now.Before(uc.expires) {
-			s.revokeSessionLocked(uc.sessionID)
-			delete(s.usedCodes, h)
+		uc, replayed := s.usedCodes[h]
+		replayed = replayed && now.Before(uc.expires)
+		delete(s.usedCodes, h)
+		s.mu.Unlock()
+		if replayed {
+			s.revokeSession(ctx, uc.sessionID)
 			s.log.Warn("op: an authorization code was used twice; its tokens are revoked")
 		}
 		return nil, errors.New("unknown or used code")
 	}
+	defer s.mu.Unlock()
 	delete(s.codes, h)
 	a := s.authRequests[ce.authRequestID]
 	if !now.Before(ce.expires) || a == nil || !a.done {
@@ -439,38 +433,52 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req zop.Toke
 			return "", "", time.Time{}, err
 		}
 		r.user = u
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		now := s.now()
 		secret := randomToken(32)
-		f := &family{
-			id:         randomToken(16),
-			secretHash: hashOf(secret),
-			clientID:   r.clientID,
-			subject:    r.subject,
-			scopes:     slices.Clone(r.scopes),
-			authTime:   r.authTime,
-			amr:        r.GetAMR(),
-			sessionID:  r.sessionID,
-			expires:    now.Add(s.cfg.RefreshTokenTTL),
+		h := hashOf(secret)
+		f := &ginflix.RefreshFamily{
+			ID:         randomToken(16),
+			SecretHash: h[:],
+			ClientID:   r.clientID,
+			Subject:    r.subject,
+			Scopes:     slices.Clone(r.scopes),
+			AMR:        r.GetAMR(),
+			AuthTime:   r.authTime,
+			SessionID:  r.sessionID,
+			Expires:    now.Add(s.cfg.RefreshTokenTTL),
 		}
-		s.families[f.id] = f
+		if err := s.cfg.Families.CreateRefreshFamily(ctx, f); err != nil {
+			return "", "", time.Time{}, oidc.ErrServerError().WithParent(err)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		jti, exp := s.recordAccessLocked(r.clientID, r.subject, r.sessionID, r.scopes, now)
-		return jti, f.id + "." + secret, exp, nil
+		return jti, f.ID + "." + secret, exp, nil
 	case *refreshRequest:
 		// TokenRequestByRefreshToken loaded and checked the user.
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		now := s.now()
-		f, err := s.currentFamilyLocked(current, now)
+		f, err := s.currentFamily(ctx, current, now)
 		if err != nil {
-			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithParent(err)
+			return "", "", time.Time{}, err
 		}
 		secret := randomToken(32)
-		f.secretHash = hashOf(secret)
-		f.expires = now.Add(s.cfg.RefreshTokenTTL)
+		h := hashOf(secret)
+		err = s.cfg.Families.RotateRefreshFamily(ctx, f.ID, f.SecretHash, h[:], now.Add(s.cfg.RefreshTokenTTL))
+		switch ginflix.ErrorCode(err) {
+		case "":
+		case ginflix.ECONFLICT:
+			// Another request rotated this very token first: it was
+			// presented twice, which is a replay as much as a stale one.
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithParent(s.reused(ctx, f))
+		case ginflix.ENOTFOUND:
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("The refresh token was revoked.")
+		default:
+			return "", "", time.Time{}, oidc.ErrServerError().WithParent(err)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		jti, exp := s.recordAccessLocked(r.clientID, r.subject, r.sessionID, r.current, now)
-		return jti, f.id + "." + secret, exp, nil
+		return jti, f.ID + "." + secret, exp, nil
 	}
 	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 }
@@ -485,58 +493,59 @@ func splitRefreshToken(token string) (string, [32]byte, bool) {
 	return id, hashOf(secret), true
 }
 
-// currentFamilyLocked returns the family of token when token is its current
-// one. An older token of a live family revokes the family.
-func (s *storage) currentFamilyLocked(token string, now time.Time) (*family, error) {
+// currentFamily returns the family of token when token is its current one;
+// errors are oidc errors. An older token of a live family revokes its
+// sign-in.
+func (s *storage) currentFamily(ctx context.Context, token string, now time.Time) (*ginflix.RefreshFamily, error) {
 	id, h, ok := splitRefreshToken(token)
 	if !ok {
-		return nil, errors.New("malformed refresh token")
+		return nil, oidc.ErrInvalidGrant().WithDescription("The refresh token is malformed.")
 	}
-	f := s.families[id]
+	f, err := s.cfg.Families.RefreshFamily(ctx, id)
 	switch {
-	case f == nil:
-		return nil, errors.New("unknown or revoked refresh token")
-	case !now.Before(f.expires):
-		delete(s.families, id)
-		return nil, errors.New("expired refresh token")
-	case subtle.ConstantTimeCompare(h[:], f.secretHash[:]) != 1:
-		s.revokeSessionLocked(f.sessionID)
-		delete(s.families, id)
-		s.log.Warn("op: a rotated refresh token was reused; its session is revoked", "sub", f.subject, "client_id", f.clientID)
-		return nil, errors.New("reused refresh token")
+	case ginflix.ErrorCode(err) == ginflix.ENOTFOUND:
+		return nil, oidc.ErrInvalidGrant().WithDescription("The refresh token is unknown or revoked.")
+	case err != nil:
+		return nil, oidc.ErrServerError().WithParent(err)
+	case !now.Before(f.Expires):
+		s.cfg.Families.DeleteRefreshFamilies(context.WithoutCancel(ctx), ginflix.RefreshFamilyFilter{ID: id})
+		return nil, oidc.ErrInvalidGrant().WithDescription("The refresh token has expired.")
+	case subtle.ConstantTimeCompare(h[:], f.SecretHash) != 1:
+		return nil, oidc.ErrInvalidGrant().WithParent(s.reused(ctx, f))
 	}
 	return f, nil
+}
+
+// reused revokes the sign-in of a family whose token was presented again.
+func (s *storage) reused(ctx context.Context, f *ginflix.RefreshFamily) error {
+	s.revokeSession(ctx, f.SessionID)
+	s.cfg.Families.DeleteRefreshFamilies(context.WithoutCancel(ctx), ginflix.RefreshFamilyFilter{ID: f.ID})
+	s.log.Warn("op: a rotated refresh token was reused; its session is revoked", "sub", f.Subject, "client_id", f.ClientID)
+	return errors.New("reused refresh token")
 }
 
 // TokenRequestByRefreshToken checks a presented refresh token and that its
 // user may still sign in; a disabled or deleted user's tokens are dropped.
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (zop.RefreshTokenRequest, error) {
-	s.mu.Lock()
-	f, err := s.currentFamilyLocked(token, s.now())
-	var r *refreshRequest
-	if err == nil {
-		r = &refreshRequest{
-			familyID:   f.id,
-			clientID:   f.clientID,
-			subject:    f.subject,
-			scopes:     slices.Clone(f.scopes),
-			current:    slices.Clone(f.scopes),
-			authTime:   f.authTime,
-			amr:        slices.Clone(f.amr),
-			sessionID:  f.sessionID,
-			tokenState: tokenState{apiAudience: s.cfg.Audience},
-		}
-	}
-	s.mu.Unlock()
+	f, err := s.currentFamily(ctx, token, s.now())
 	if err != nil {
 		return nil, err
+	}
+	r := &refreshRequest{
+		familyID:   f.ID,
+		clientID:   f.ClientID,
+		subject:    f.Subject,
+		scopes:     slices.Clone(f.Scopes),
+		current:    slices.Clone(f.Scopes),
+		authTime:   f.AuthTime,
+		amr:        slices.Clone(f.AMR),
+		sessionID:  f.SessionID,
+		tokenState: tokenState{apiAudience: s.cfg.Audience},
 	}
 	u, err := s.activeUser(ctx, r.subject)
 	if err != nil {
 		if oe := new(oidc.Error); errors.As(err, &oe) && oe.ErrorType == oidc.InvalidGrant {
-			s.mu.Lock()
-			s.revokeSessionLocked(r.sessionID)
-			s.mu.Unlock()
+			s.revokeSession(ctx, r.sessionID)
 		}
 		return nil, err
 	}
@@ -546,16 +555,16 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 
 // TerminateSession drops the user's refresh tokens for the client (zitadel
 // calls TerminateSessionFromRequest instead; kept for the interface).
-func (s *storage) TerminateSession(_ context.Context, userID, clientID string) error {
+func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, f := range s.families {
-		if f.subject == userID && f.clientID == clientID {
-			s.revokeSessionLocked(f.sessionID)
-			delete(s.families, id)
+	for _, a := range s.access {
+		if a.subject == userID && a.clientID == clientID {
+			a.revoked = true
 		}
 	}
-	return nil
+	s.mu.Unlock()
+	_, err := s.cfg.Families.DeleteRefreshFamilies(context.WithoutCancel(ctx), ginflix.RefreshFamilyFilter{Subject: userID, ClientID: clientID})
+	return err
 }
 
 // TerminateSessionFromRequest ends the session the id_token_hint names
@@ -564,11 +573,9 @@ func (s *storage) TerminateSession(_ context.Context, userID, clientID string) e
 func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *zop.EndSessionRequest) (string, error) {
 	if req.IDTokenHintClaims != nil {
 		sid, _ := req.IDTokenHintClaims.Claims["sid"].(string)
-		s.mu.Lock()
-		if sid != "" {
-			s.revokeSessionLocked(sid)
+		if err := s.revokeSession(ctx, sid); err != nil {
+			return "", oidc.ErrServerError().WithDescription("The sign-out could not be recorded; try again.")
 		}
-		s.mu.Unlock()
 		if sid == "" && req.UserID != "" && req.ClientID != "" {
 			_ = s.TerminateSession(ctx, req.UserID, req.ClientID)
 		}
@@ -580,37 +587,43 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *zop.EndS
 const refreshIDPrefix = "rt:"
 
 // GetRefreshTokenInfo names the refresh token for revocation.
-func (s *storage) GetRefreshTokenInfo(_ context.Context, clientID, token string) (string, string, error) {
+func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
 	id, h, ok := splitRefreshToken(token)
 	if !ok {
 		return "", "", zop.ErrInvalidRefreshToken
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.families[id]
-	if f == nil || f.clientID != clientID || subtle.ConstantTimeCompare(h[:], f.secretHash[:]) != 1 {
+	f, err := s.cfg.Families.RefreshFamily(ctx, id)
+	if err != nil || f.ClientID != clientID || subtle.ConstantTimeCompare(h[:], f.SecretHash) != 1 {
 		return "", "", zop.ErrInvalidRefreshToken
 	}
-	return f.subject, refreshIDPrefix + id, nil
+	return f.Subject, refreshIDPrefix + id, nil
 }
 
 // RevokeToken revokes a refresh token family (named by GetRefreshTokenInfo)
 // or an access token (by jti). Unknown tokens are no error (RFC 7009 §2.2).
-func (s *storage) RevokeToken(_ context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	if userID == "" {
 		return nil // not a token of ours: zitadel passes the raw value
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if id, ok := strings.CutPrefix(tokenOrID, refreshIDPrefix); ok {
-		if f := s.families[id]; f != nil && f.subject == userID {
-			if f.clientID != clientID {
-				return oidc.ErrInvalidClient().WithDescription("The token was not issued to this client.")
-			}
-			delete(s.families, id)
+		f, err := s.cfg.Families.RefreshFamily(ctx, id)
+		switch {
+		case ginflix.ErrorCode(err) == ginflix.ENOTFOUND:
+			return nil
+		case err != nil:
+			return oidc.ErrServerError().WithParent(err)
+		case f.Subject != userID:
+			return nil
+		case f.ClientID != clientID:
+			return oidc.ErrInvalidClient().WithDescription("The token was not issued to this client.")
+		}
+		if _, err := s.cfg.Families.DeleteRefreshFamilies(context.WithoutCancel(ctx), ginflix.RefreshFamilyFilter{ID: id}); err != nil {
+			return oidc.ErrServerError().WithParent(err)
 		}
 		return nil
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if a := s.access[tokenOrID]; a != nil && a.subject == userID {
 		if a.clientID != clientID {
 			return oidc.ErrInvalidClient().WithDescription("The token was not issued to this client.")

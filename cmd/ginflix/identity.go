@@ -45,6 +45,7 @@ func newIdentity(ctx context.Context, cfg Config, store ginflix.Store, log *slog
 			Issuer:                 id.issuer,
 			KeyFile:                filepath.Join(cfg.DataDir, "oidc-signing-key.pem"),
 			Users:                  store,
+			Families:               store,
 			WebClientID:            cfg.OIDCClientID,
 			WebRedirectURIs:        webRedirectURIs(cfg),
 			PostLogoutRedirectURIs: []string{cfg.PublicURL + "/", cfg.PublicURL + "/admin/"},
