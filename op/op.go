@@ -6,8 +6,10 @@
 //
 // Access tokens are RS256 JWTs shaped like Keycloak's (realm_access.roles,
 // azp, scope, typ, sid…), so the backend verifies them the same way whichever
-// issuer is configured. Auth requests, codes and refresh tokens live in
-// memory: they do not survive a restart (signing keys do, in Config.KeyFile).
+// issuer is configured. Refresh tokens live in the database
+// (Config.Families) and the signing key in Config.KeyFile, so sign-ins
+// survive a restart; auth requests, codes and the index of access tokens
+// are short-lived and live in memory.
 package op
 
 import (
