@@ -179,6 +179,29 @@ func TestUploadToReadyEndToEnd(t *testing.T) {
 	if res, _ := in.get(t, strings.Split(pb.URL, "?")[0]); res.StatusCode != 401 {
 		t.Fatalf("master without a token: %s", res.Status)
 	}
+	// Another player than hls.js: FFmpeg's HLS demuxer (strict about
+	// extensions, URI resolution and fMP4) reads every rendition through
+	// the tokens and decodes the whole clip.
+	out, err := exec.Command("ffmpeg", "-v", "error", "-xerror", "-nostats", "-i", pb.URL, "-map", "0", "-f", "null", "-progress", "pipe:1", "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg playing %s: %v\n%s", pb.URL, err, out)
+	}
+	var played time.Duration
+	for _, line := range strings.Split(string(out), "\n") {
+		if us, ok := strings.CutPrefix(line, "out_time_us="); ok {
+			if n, err := strconv.ParseInt(us, 10, 64); err == nil {
+				played = max(played, time.Duration(n)*time.Microsecond)
+			}
+		}
+	}
+	if played < 2500*time.Millisecond {
+		t.Errorf("ffmpeg decoded %v of the 3 s clip:\n%s", played, out)
+	}
+	t.Logf("ffmpeg played %v through the streamer", played)
+	forged := pb.URL[:len(pb.URL)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(pb.URL, "A")]
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", forged, "-map", "0", "-f", "null", "-").CombinedOutput(); err == nil {
+		t.Errorf("ffmpeg played a master URL with a forged token:\n%s", out)
+	}
 
 	_, metrics := in.get(t, base+"/metrics")
 	for _, want := range []string{`ginflix_uploads_total{outcome="succeeded"} 1`, "ginflix_upload_bytes_total ",
