@@ -413,14 +413,7 @@ func (db *DB) TopVideos(ctx context.Context, from, to time.Time, limit int) ([]g
 		out = append(out, ginflix.VideoTotals{VideoID: id, Views: int64(v), WatchSeconds: watch[id]})
 	}
 	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Views != b.Views {
-			return a.Views > b.Views
-		}
-		if a.WatchSeconds != b.WatchSeconds {
-			return a.WatchSeconds > b.WatchSeconds
-		}
-		return a.VideoID < b.VideoID
+		return mostViewed(out[i].Views, out[j].Views, out[i].WatchSeconds, out[j].WatchSeconds, out[i].VideoID, out[j].VideoID)
 	})
 	if len(out) > limit {
 		out = out[:limit]
@@ -445,6 +438,18 @@ func (db *DB) Totals(ctx context.Context, from, to time.Time) (ginflix.VideoTota
 	return t, err
 }
 
+// mostViewed orders rankings as the sqlite store's ORDER BY does: views,
+// then watch time, both descending, then the key.
+func mostViewed(aViews, bViews int64, aWatch, bWatch float64, aKey, bKey string) bool {
+	if aViews != bViews {
+		return aViews > bViews
+	}
+	if aWatch != bWatch {
+		return aWatch > bWatch
+	}
+	return aKey < bKey
+}
+
 // Countries sums views by country.
 func (db *DB) Countries(ctx context.Context, from, to time.Time) ([]ginflix.CountryTotals, error) {
 	views, watch, err := viewsAndWatch(ctx, db.col(colCountries), from, to, "country")
@@ -456,14 +461,7 @@ func (db *DB) Countries(ctx context.Context, from, to time.Time) ([]ginflix.Coun
 		out = append(out, ginflix.CountryTotals{Country: c, Views: int64(v), WatchSeconds: watch[c]})
 	}
 	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Views != b.Views {
-			return a.Views > b.Views
-		}
-		if a.WatchSeconds != b.WatchSeconds {
-			return a.WatchSeconds > b.WatchSeconds
-		}
-		return a.Country < b.Country
+		return mostViewed(out[i].Views, out[j].Views, out[i].WatchSeconds, out[j].WatchSeconds, out[i].Country, out[j].Country)
 	})
 	return out, nil
 }
